@@ -1,0 +1,31 @@
+# Every target builds what it needs: a fresh clone needs only python3 (3.11+) and make.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench kill-sweep fault-sweep clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) scripts/bench
+
+kill-sweep: $(STAMP)
+	$(PY) scripts/kill-sweep
+
+fault-sweep: $(STAMP)
+	$(PY) scripts/fault-sweep
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
