@@ -1,0 +1,89 @@
+"""Entry point: configure logging once, dispatch, and map every exception to one line and an exit
+code (the table is in errors.ExitCode and the README)."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from typing import Any
+
+import click
+import structlog
+
+from qlikcli_py import logs
+from qlikcli_py.cli.doctor import doctor
+from qlikcli_py.cli.plan import plan
+from qlikcli_py.cli.run import run
+from qlikcli_py.cli.status import status
+from qlikcli_py.cli.verify import verify
+from qlikcli_py.errors import ExitCode
+from qlikcli_py.errors import MigrationError
+from qlikcli_py.errors import QlikError
+from qlikcli_py.redact import redact_text
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto",
+              envvar="QLIK_MIGRATE_LOG_FORMAT", show_default=True,
+              help="JSON lines, or readable text; auto picks text on a terminal.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
+              envvar="QLIK_MIGRATE_LOG_LEVEL", help="[default: info for JSON, warning on a terminal]")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None, envvar="QLIK_MIGRATE_LOG_FILE",
+              help="Append JSON log lines to this file instead of stderr.")
+@click.version_option(package_name="qlikcli_py", prog_name="qlik-migrate")
+@click.pass_context
+def cli(ctx: click.Context, log_format: str, log_level: str | None, log_file: str | None) -> None:
+    """Migrate Qlik Sense apps from client-managed sites to Qlik Cloud with every private,
+    community and base object, each given back to its owner."""
+    from pathlib import Path
+
+    stream = logs.configure(log_format, log_level, Path(log_file) if log_file else None)
+    if stream is not None:
+        ctx.call_on_close(stream.close)
+
+
+for command in (run, plan, status, verify, doctor):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Everything we write (ledger, reports, exports written by qlik) is readable by the owner only.
+    os.umask(0o077)
+    structlog.contextvars.clear_contextvars()
+    try:
+        rv: Any = cli.main(args=argv, prog_name="qlik-migrate", standalone_mode=False)
+        return int(rv or 0)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("qlik-migrate: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except MigrationError as e:
+        click.echo(f"qlik-migrate: {redact_text(str(e))}", err=True)
+        return e.exit_code
+    except QlikError as e:
+        click.echo(f"qlik-migrate: {redact_text(str(e))}; run again to resume", err=True)
+        return ExitCode.FAILED
+    except KeyboardInterrupt:
+        click.echo("qlik-migrate: interrupted; run again to resume", err=True)
+        return ExitCode.INTERRUPTED
+    except Exception as e:  # a bug: one line here, the traceback in a file
+        path = _crash_log(traceback.format_exc())
+        click.echo(f"qlik-migrate: unexpected error ({type(e).__name__}: {redact_text(str(e))[:300]}); "
+                   f"this is a bug, the traceback is in {path}", err=True)
+        return ExitCode.BUG
+
+
+def _crash_log(text: str) -> str:
+    fd, path = tempfile.mkstemp(prefix="qlik-migrate-crash-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(redact_text(text))
+    return path
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Options shared by the commands, each readable from a flag, a QLIK_MIGRATE_* variable or the
+TOML file given with --config (in that order of precedence)."""
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qlikcli_py.errors import UsageProblem
+from qlikcli_py.ledger import default_state_dir
+from qlikcli_py.mapping import load_options
+from qlikcli_py.planning import AppSpec
+from qlikcli_py.session import Connection
+from qlikcli_py.settings import Settings
+from qlikcli_py.workflow import RunOptions
+
+F = Callable[..., Any]
+
+
+def _env(name: str) -> str:
+    return "QLIK_MIGRATE_" + name.upper().replace("-", "_")
+
+
+def opt(*decls: str, **kw: Any) -> Callable[[F], F]:
+    name = decls[0].lstrip("-")
+    kw.setdefault("envvar", _env(name))
+    kw.setdefault("show_envvar", True)
+    return click.option(*decls, **kw)
+
+
+def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if not value:
+        return value
+    path = Path(value)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {path}: {e.strerror}") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise click.BadParameter(f"{path} is not valid UTF-8 TOML: {e}") from e
+    known = {p.name for p in ctx.command.params if p.name}
+    values = {}
+    for key, val in doc.items():
+        name = key.replace("-", "_")
+        if name not in known or name == "config":
+            raise click.BadParameter(f"{path}: unknown setting {key!r} for `{ctx.command.name}`")
+        values[name] = val
+    ctx.default_map = {**(ctx.default_map or {}), **values}
+    return value
+
+
+config_option = opt("--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False,
+                    callback=_load_config, help="TOML file with option values (keys as the long flag names).")
+
+
+def connection_options(f: F) -> F:
+    for deco in reversed([
+        config_option,
+        opt("--source-context", default="", help="qlik-cli context of the client-managed site (server-type windows)."),
+        opt("--target-context", default="", help="qlik-cli context of the Qlik Cloud tenant."),
+        opt("--qlik-bin", default="qlik", show_default=True, help="Path or name of the qlik-cli binary."),
+        opt("--insecure", is_flag=True, help="Accept the client-managed site's self-signed certificate."),
+        opt("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+            help="Ledger, lock and scratch files [default: $XDG_STATE_HOME/qlik-migrate]."),
+        opt("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
+            help="qlik processes in flight at once."),
+        opt("--write-rate", type=click.FloatRange(0), default=100.0, show_default=True,
+            help="Tier 2 (write) calls per minute per identity; 0 turns pacing off."),
+        opt("--read-rate", type=click.FloatRange(0), default=1000.0, show_default=True,
+            help="Tier 1 (read) calls per minute per identity; 0 turns pacing off."),
+        opt("--call-timeout", type=click.FloatRange(1), default=300.0, show_default=True,
+            help="Seconds before one qlik call is abandoned (export and import get an hour)."),
+    ]):
+        f = deco(f)
+    return f
+
+
+def selection_options(f: F) -> F:
+    for deco in reversed([
+        click.argument("app_ids", nargs=-1),
+        opt("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+            help="TOML or CSV file listing apps, streams or QRS filters with their spaces."),
+        opt("--shared-space", default="", help="Shared space (name or id) for the import and the development copy."),
+        opt("--managed-space", default="", help="Managed space (name or id) the migrated app moves to."),
+        opt("--skip-data", is_flag=True, help="Export without data (reload in Qlik Cloud afterwards)."),
+    ]):
+        f = deco(f)
+    return f
+
+
+def mapping_options(f: F) -> F:
+    for deco in reversed([
+        opt("--match-order", default=None, help="Owner matching sources in order [default: mapping,rules,subject,email]."),
+        opt("--mapping-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+            help="CSV with columns source,target: DIR\\user or email -> cloud user id, subject or email."),
+        opt("--rewrite", "rewrite", multiple=True,
+            help="Rewrite rule, e.g. 'ACME\\{userId}={userId}@acme.com' (repeatable)."),
+        opt("--lookup", type=click.Choice(["auto", "filter", "listing"]), default="auto", show_default=True,
+            help="How cloud users are looked up: per owner, one listing, or whichever is cheaper."),
+        opt("--on-unmatched", default="skip", show_default=True,
+            help="skip (object stays with the migration identity), fail (stop before any change) or assign:USER."),
+    ]):
+        f = deco(f)
+    return f
+
+
+def report_options(f: F) -> F:
+    f = opt("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+            help="Write one CSV row per object.")(f)
+    return opt("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+               help="Write the versioned JSON report here.")(f)
+
+
+def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: bool = False,
+                   max_imports: int | None = None) -> Settings:
+    state_dir = p.get("state_dir") or default_state_dir()
+    conn = Connection(
+        source_context=p.get("source_context", ""), target_context=p.get("target_context", ""),
+        qlik_bin=p.get("qlik_bin", "qlik"), insecure=p.get("insecure", False), workers=p.get("workers", 4),
+        read_rate=p.get("read_rate", 1000.0), write_rate=p.get("write_rate", 100.0),
+        timeout=p.get("call_timeout", 300.0),
+    )
+    specs = [AppSpec(a.strip(), p.get("shared_space", ""), p.get("managed_space", ""), p.get("skip_data", False))
+             for a in p.get("app_ids", ())]
+    if p.get("manifest") is not None and not specs:
+        specs = [AppSpec("", p.get("shared_space", ""), p.get("managed_space", ""), p.get("skip_data", False))]
+    mapping = load_options(p.get("match_order"), p.get("mapping_file"), tuple(p.get("rewrite", ())),
+                           p.get("lookup", "auto"), p.get("on_unmatched", "skip"))
+    run = RunOptions(export_dir=export_dir or state_dir / "exports", force=force, max_imports=max_imports)
+    return Settings(conn=conn, state_dir=Path(state_dir), specs=specs, mapping=mapping, run=run,
+                    manifest=p.get("manifest"), report=p.get("report"), csv=p.get("csv_path"))
+
+
+def require_apps(p: dict[str, Any]) -> None:
+    if not p.get("app_ids") and not p.get("manifest"):
+        raise UsageProblem("no apps given: pass APP_ID arguments or --manifest FILE")

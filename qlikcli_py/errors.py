@@ -1,0 +1,94 @@
+"""Every exception the tool raises on purpose, and the exit codes a cron wrapper acts on."""
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0  # every app done, every owner matched, verify clean
+    FAILED = 1  # something failed; the ledger kept everything done so far: run again to resume
+    USAGE = 2  # bad input or configuration; nothing was changed
+    BUG = 3  # unexpected error; the traceback is in the log
+    UNMATCHED = 4  # done, but some owners had no cloud user (their objects are listed in the report)
+    MISMATCH = 5  # verify found objects whose id, type, state or owner differ from the source
+    CHANGED = 6  # some source apps changed since they were migrated: re-run those with --force
+    INCOMPLETE = 7  # stopped cleanly before the end (--max-imports reached): the next run continues
+    LOCKED = 75  # another run holds the state dir lock (EX_TEMPFAIL): try again later
+    INTERRUPTED = 130
+
+
+class MigrationError(Exception):
+    """An expected failure with one line the user can act on."""
+
+    exit_code = ExitCode.FAILED
+
+
+class UsageProblem(MigrationError):
+    """Bad input found before anything was changed."""
+
+    exit_code = ExitCode.USAGE
+
+
+class LockHeld(MigrationError):
+    exit_code = ExitCode.LOCKED
+
+
+class QlikError(Exception):
+    """A failure of one `qlik` invocation. Carries the redacted argv only."""
+
+    def __init__(self, message: str, argv: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.argv = argv
+
+
+class QlikNotFound(QlikError):
+    pass
+
+
+class QlikTimeout(QlikError):
+    def __init__(self, argv: tuple[str, ...], timeout: float) -> None:
+        super().__init__(f"qlik did not answer within {timeout:g}s: {' '.join(argv)}", argv)
+        self.timeout = timeout
+
+
+class QlikBadOutput(QlikError):
+    def __init__(self, argv: tuple[str, ...], head: bytes, why: str) -> None:
+        shown = head[:200].decode("utf-8", "replace")
+        super().__init__(f"qlik printed {why}: {' '.join(argv)}: {shown!r}", argv)
+        self.head = head
+
+
+class QlikCommandFailed(QlikError):
+    """Non-zero exit. `kind` classifies the failure from the exit text (see qlik_errors.py)."""
+
+    def __init__(
+        self,
+        argv: tuple[str, ...],
+        returncode: int,
+        stdout: bytes,
+        stderr: bytes,
+        *,
+        kind: str,
+        status: int | None,
+        detail: str,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(detail, argv)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.kind = kind
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.status})" if self.status else ""
+        return f"{self.detail}{status} [qlik {' '.join(self.argv)}]"
+
+    @property
+    def transient(self) -> bool:
+        return self.kind in TRANSIENT_KINDS
+
+
+TRANSIENT_KINDS = frozenset({"rate_limited", "server", "engine_connect", "network"})

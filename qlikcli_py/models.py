@@ -1,0 +1,95 @@
+"""Plain data the workflow passes around. Built from qlik output by commands.py only."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class State(str, enum.Enum):
+    PRIVATE = "private"  # published false, approved false: visible to its owner only
+    COMMUNITY = "community"  # published true, approved false
+    BASE = "base"  # approved: part of the app, belongs to the app owner
+
+    @classmethod
+    def of(cls, published: bool, approved: bool) -> State:
+        if approved:
+            return cls.BASE
+        return cls.COMMUNITY if published else cls.PRIVATE
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOwner:
+    id: str  # QRS user id (GUID)
+    user_id: str
+    directory: str
+    name: str
+    email: str | None = None
+
+    @property
+    def key(self) -> str:
+        """`DIRECTORY\\userId`: what a Qlik Cloud subject usually looks like for this user."""
+        return f"{self.directory}\\{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceObject:
+    object_id: str  # engineObjectId on QRS == objectId / qId in Qlik Cloud
+    type: str
+    title: str
+    state: State
+    owner_id: str  # QRS user id
+
+
+@dataclass(frozen=True, slots=True)
+class SourceApp:
+    id: str
+    name: str
+    modified: str
+    stream: str | None
+    owner: str  # DIR\userId of the app owner
+    file_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CloudUser:
+    id: str
+    name: str
+    subject: str
+    email: str
+    status: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Space:
+    id: str
+    name: str
+    type: str  # shared | managed | data
+
+
+@dataclass(frozen=True, slots=True)
+class CloudApp:
+    id: str
+    name: str
+    space_id: str
+    owner_id: str
+    origin_app_id: str
+    created: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloudObject:
+    object_id: str
+    type: str
+    title: str
+    owner_id: str
+    state: State
+
+
+# Types that are part of the app itself rather than user content: never handed to a user.
+NOT_REASSIGNABLE = frozenset({"app_appscript", "loadmodel", "appprops", "embeddedsnapshot"})
+# Engine command group per object type (docs/qlik-surface.md).
+_GROUPS = {"bookmark": "bookmark", "snapshot": "bookmark", "dimension": "dimension", "measure": "measure"}
+
+
+def engine_group(object_type: str) -> str:
+    return _GROUPS.get(object_type, "object")

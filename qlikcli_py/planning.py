@@ -1,0 +1,145 @@
+"""The read-only half of a migration: what each app holds and whose content goes where.
+
+`plan` prints this and stops; `run` builds the same plan first, so an owner that will not match is
+known before the first change (and `--on-unmatched fail` stops there).
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from qlikcli_py.errors import QlikCommandFailed
+from qlikcli_py.errors import UsageProblem
+from qlikcli_py.filters import is_guid
+from qlikcli_py.mapping import OwnerMapper
+from qlikcli_py.mapping import Resolution
+from qlikcli_py.models import NOT_REASSIGNABLE
+from qlikcli_py.models import SourceApp
+from qlikcli_py.models import SourceObject
+from qlikcli_py.models import SourceOwner
+from qlikcli_py.models import Space
+from qlikcli_py.models import State
+from qlikcli_py.pacing import Pacer
+from qlikcli_py.session import Session
+from qlikcli_py.session import resolve_space
+
+RM_IDS_PER_CALL = 100
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One source app and where it goes: from the command line or a manifest row."""
+
+    source_app_id: str
+    shared_space: str
+    managed_space: str
+    skip_data: bool = False
+
+
+@dataclass
+class AppPlan:
+    spec: AppSpec
+    app: SourceApp
+    shared: Space
+    managed: Space
+    objects: list[SourceObject]
+    owners: dict[str, SourceOwner]
+    resolutions: dict[str, Resolution] = dataclasses.field(default_factory=dict)
+
+    def reassignable(self, obj: SourceObject) -> bool:
+        return obj.state is not State.BASE and obj.type not in NOT_REASSIGNABLE
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        table: dict[str, Counter[str]] = defaultdict(Counter)
+        for obj in self.objects:
+            table[obj.type][obj.state.value] += 1
+        return {t: dict(c) for t, c in sorted(table.items())}
+
+    def owner_rows(self) -> list[dict[str, Any]]:
+        per_owner: Counter[str] = Counter(o.owner_id for o in self.objects if self.reassignable(o))
+        rows = []
+        for owner_id, count in sorted(per_owner.items(), key=lambda kv: self.owners[kv[0]].key.casefold()):
+            owner = self.owners[owner_id]
+            res = self.resolutions.get(owner_id)
+            rows.append({
+                "source_owner": owner.key, "name": owner.name, "objects": count,
+                "matched": bool(res and res.matched), "rule": res.rule if res else None,
+                "cloud_user_id": res.user.id if res and res.user else None,
+                "cloud_user": (res.user.name or res.user.subject) if res and res.user else None,
+                "detail": res.detail if res else "not resolved",
+            })
+        return rows
+
+    def change_owner_calls(self, me_id: str) -> int:
+        n = 0
+        for obj in self.objects:
+            res = self.resolutions.get(obj.owner_id)
+            if self.reassignable(obj) and res and res.user and res.user.id != me_id:
+                n += 1
+        return n
+
+    def write_calls(self, me_id: str) -> int:
+        return 3 + self.change_owner_calls(me_id)  # import + copy + move, then one per object
+
+    def engine_calls(self) -> int:
+        non_base = [o for o in self.objects if o.state is not State.BASE]
+        community = sum(1 for o in non_base if o.state is State.COMMUNITY)
+        groups = Counter(o.type for o in non_base)
+        removals = sum(-(-n // RM_IDS_PER_CALL) for n in groups.values())
+        return community + removals + 1  # unpublish each, rm in chunks, one save
+
+    def unmatched(self) -> list[dict[str, Any]]:
+        return [r for r in self.owner_rows() if not r["matched"]]
+
+    def summary(self, me_id: str, pacer: Pacer) -> dict[str, Any]:
+        writes = self.write_calls(me_id)
+        return {
+            "source_app_id": self.app.id, "name": self.app.name, "stream": self.app.stream,
+            "shared_space": {"id": self.shared.id, "name": self.shared.name},
+            "managed_space": {"id": self.managed.id, "name": self.managed.name},
+            "objects": len(self.objects), "by_type_and_state": self.counts(),
+            "owners": self.owner_rows(), "write_calls": writes, "engine_calls": self.engine_calls(),
+            "minimum_seconds": round(pacer.minimum_seconds("write", writes), 1),
+        }
+
+
+async def plan_apps(session: Session, specs: list[AppSpec], mapper: OwnerMapper,
+                    *, need_emails: bool = True) -> list[AppPlan]:
+    plans = []
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.source_app_id in seen:
+            continue
+        seen.add(spec.source_app_id)
+        plans.append(await plan_app(session, spec))
+    owners: dict[str, SourceOwner] = {}
+    for plan in plans:
+        owners.update(plan.owners)
+    if need_emails and owners:
+        emails = await session.source.emails(owners)
+        owners = {k: dataclasses.replace(v, email=emails.get(k)) for k, v in owners.items()}
+    resolutions = await mapper.resolve(owners.values())
+    for plan in plans:
+        plan.owners = {k: owners[k] for k in plan.owners}
+        plan.resolutions = {k: resolutions[k] for k in plan.owners if k in resolutions}
+    return plans
+
+
+async def plan_app(session: Session, spec: AppSpec) -> AppPlan:
+    if not is_guid(spec.source_app_id):
+        raise UsageProblem(f"{spec.source_app_id!r} is not a QRS app id (a GUID like 5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c)")
+    shared = resolve_space(session.spaces, spec.shared_space, want="shared", flag="--shared-space")
+    managed = resolve_space(session.spaces, spec.managed_space, want="managed", flag="--managed-space")
+    try:
+        app = await session.source.app(spec.source_app_id)
+    except QlikCommandFailed as e:
+        if e.kind == "not_found":
+            raise UsageProblem(
+                f"app {spec.source_app_id} does not exist on the source context {session.source.context!r}"
+            ) from e
+        raise
+    objects, owners = await session.source.objects(app.id)
+    return AppPlan(spec=spec, app=app, shared=shared, managed=managed, objects=objects, owners=owners)

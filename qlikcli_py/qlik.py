@@ -1,0 +1,255 @@
+"""The one module that runs `qlik`. Nothing else imports `sh` or builds a process.
+
+Every call: explicit argv list (never a shell), `--context NAME` (never `qlik context use`, which
+rewrites the user's global contexts.yml and breaks concurrent cron runs), no pty, an explicit
+environment, a timeout, stdout kept as bytes for orjson. Success is the exit code: stderr often
+carries warnings on success. Calls run as asyncio tasks on sh's async mode, bounded by `workers`
+and paced per (context, tier).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import re
+import shutil
+import signal
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sh
+import structlog
+
+from qlikcli_py.errors import QlikBadOutput
+from qlikcli_py.errors import QlikCommandFailed
+from qlikcli_py.errors import QlikNotFound
+from qlikcli_py.errors import QlikTimeout
+from qlikcli_py.failures import classify
+from qlikcli_py.pacing import Pacer
+from qlikcli_py.redact import redact_argv
+
+log = structlog.get_logger("qlik")
+
+INSTALL_HINT = (
+    "install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/ "
+    "(or pass --qlik-bin PATH)"
+)
+MIN_VERSION = (2, 24, 0)
+_VERSION = re.compile(r"qlik version:\s*v?(\d+)\.(\d+)\.(\d+)(\S*)")
+_MAX_429_RETRIES = 30
+_BACKOFF_BASE = 0.5
+_KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL on a timeout
+
+
+@dataclass(frozen=True)
+class QlikResult:
+    argv: tuple[str, ...]  # redacted
+    stdout: bytes
+    stderr: bytes
+    seconds: float
+
+
+def _die_with_parent() -> None:  # pragma: no cover (runs in the forked child)
+    # A qlik child must not outlive a killed migration run: an orphan that applied a change after
+    # the run died would race the next run's reconciliation. PR_SET_PDEATHSIG = 1 (Linux only).
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
+def child_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    # sh's _env replaces the environment instead of merging, so merge here. qlik-cli reads
+    # QLIK_CLI_USER_HOME_DIR (contexts file) and proxy variables from it; keep them.
+    env = dict(os.environ)
+    if overrides:
+        env.update(overrides)
+    return env
+
+
+class Qlik:
+    def __init__(
+        self,
+        binary: str = "qlik",
+        *,
+        pacer: Pacer | None = None,
+        workers: int = 4,
+        timeout: float = 300.0,
+        retries: int = 4,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.binary = binary
+        self.pacer = pacer or Pacer(read_per_min=0, write_per_min=0)
+        self.workers = max(1, workers)
+        self.timeout = timeout
+        self.retries = retries
+        self._env = child_env(env)
+        self._path: str | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self.calls: Counter[str] = Counter()  # invocations per tier, retries included
+        self.retried = 0
+
+    # -- binary -------------------------------------------------------------------------------
+    def resolve(self) -> str:
+        if self._path is None:
+            found = shutil.which(self.binary, path=self._env.get("PATH"))
+            if found is None:
+                raise QlikNotFound(f"qlik-cli not found ({self.binary!r} is not on PATH): {INSTALL_HINT}")
+            self._path = found
+        return self._path
+
+    async def check_version(self) -> str:
+        result = await self.run("version", context=None, tier="local", json=False)
+        text = result.stdout.decode("utf-8", "replace")
+        m = _VERSION.search(text)
+        if not m:
+            raise QlikBadOutput(result.argv, result.stdout, "no version line")
+        found = tuple(int(g) for g in m.groups()[:3])
+        version = ".".join(str(n) for n in found) + m.group(4)
+        if found < MIN_VERSION:
+            raise QlikNotFound(f"qlik-cli {version} is too old: the migration needs 2.24.0 or later; {INSTALL_HINT}")
+        return version
+
+    # -- calls --------------------------------------------------------------------------------
+    async def json(self, *args: str, context: str | None, tier: str, idempotent: bool = False,
+                   timeout: float | None = None) -> Any:
+        result = await self.run(*args, context=context, tier=tier, idempotent=idempotent, timeout=timeout)
+        return parse_json(result.argv, result.stdout)
+
+    async def run(
+        self,
+        *args: str,
+        context: str | None,
+        tier: str,
+        json: bool = True,
+        idempotent: bool = False,
+        timeout: float | None = None,
+        stdout_path: Path | None = None,
+    ) -> QlikResult:
+        argv = [*args]
+        if json:
+            argv.append("--json")
+        if context is not None:
+            argv += ["--context", context]
+        shown = redact_argv(argv)
+        limit_hits = 0
+        attempt = 0
+        while True:
+            await self.pacer.acquire(context or "", tier)
+            try:
+                return await self._spawn(argv, shown, tier, timeout or self.timeout, stdout_path)
+            except QlikCommandFailed as exc:
+                if exc.kind == "rate_limited" and limit_hits < _MAX_429_RETRIES:
+                    limit_hits += 1
+                    wait = self.pacer.penalize(context or "", tier, exc.retry_after or 5.0)
+                    log.warning("qlik.rate_limited", argv=shown, wait=wait)
+                    await asyncio.sleep(wait)
+                    continue
+                if not (idempotent and exc.transient and attempt < self.retries):
+                    raise
+            except QlikTimeout:
+                if not (idempotent and attempt < self.retries):
+                    raise
+            attempt += 1
+            self.retried += 1
+            delay = _BACKOFF_BASE * 2 ** (attempt - 1)
+            log.info("qlik.retry", argv=shown, attempt=attempt, delay=delay)
+            await asyncio.sleep(delay)
+
+    async def _spawn(self, argv: list[str], shown: tuple[str, ...], tier: str, timeout: float,
+                     stdout_path: Path | None) -> QlikResult:
+        path = self.resolve()
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.workers)
+        async with self._slots:
+            self.calls[tier] += 1
+            loop = asyncio.get_running_loop()
+            finished: asyncio.Future[None] = loop.create_future()
+
+            def done(_cmd: Any, _success: bool, _exit_code: int) -> None:
+                # sh calls this from its own thread; hand the news to the event loop.
+                loop.call_soon_threadsafe(_resolve, finished)
+
+            started = time.monotonic()
+            out_file = open(stdout_path, "wb") if stdout_path is not None else None  # noqa: SIM115
+            timer: asyncio.TimerHandle | None = None
+            expired: list[bool] = []
+            try:
+                # _bg + _done instead of sh's _async/_timeout: both poll at 100 ms inside sh and
+                # would add that latency to every call. The timeout is ours (SIGTERM, then SIGKILL).
+                kwargs: dict[str, Any] = dict(
+                    _bg=True, _bg_exc=False, _done=done, _return_cmd=True, _tty_out=False,
+                    _env=self._env, _preexec_fn=_die_with_parent,
+                )
+                if out_file is not None:
+                    kwargs["_out"] = out_file
+                proc = sh.Command(path)(*argv, **kwargs)
+                timer = loop.call_later(timeout, _expire, proc, expired, loop)
+                await finished
+                proc.wait()
+            except sh.ErrorReturnCode as e:
+                if expired:
+                    log.warning("qlik.timeout", argv=shown, seconds=timeout)
+                    raise QlikTimeout(shown, timeout) from e
+                stdout = e.stdout if out_file is None else _head(stdout_path)
+                failure = classify(stdout, e.stderr)
+                log.info("qlik.failed", argv=shown, rc=e.exit_code, kind=failure.kind,
+                         status=failure.status, seconds=round(time.monotonic() - started, 3))
+                raise QlikCommandFailed(
+                    shown, e.exit_code, stdout, e.stderr, kind=failure.kind, status=failure.status,
+                    detail=failure.detail, retry_after=failure.retry_after,
+                ) from e
+            except sh.CommandNotFound as e:  # an AttributeError subclass: keep it narrow
+                raise QlikNotFound(f"qlik-cli not found at {path}: {INSTALL_HINT}") from e
+            except OSError as e:
+                raise QlikNotFound(f"cannot run {path}: {e.strerror}; {INSTALL_HINT}") from e
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                if out_file is not None:
+                    out_file.close()
+            if expired:  # killed by our timer but exited 0 (it caught SIGTERM): still a timeout
+                raise QlikTimeout(shown, timeout)
+            seconds = time.monotonic() - started
+            log.debug("qlik.ok", argv=shown, tier=tier, seconds=round(seconds, 3))
+            stdout = b"" if out_file is not None else proc.stdout
+            return QlikResult(shown, stdout, proc.stderr, seconds)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _expire(proc: Any, expired: list[bool], loop: asyncio.AbstractEventLoop) -> None:
+    expired.append(True)
+    with contextlib.suppress(Exception):
+        proc.signal(signal.SIGTERM)
+    loop.call_later(_KILL_GRACE, _kill, proc)
+
+
+def _kill(proc: Any) -> None:
+    with contextlib.suppress(Exception):
+        if proc.process.is_alive()[0]:
+            proc.signal(signal.SIGKILL)
+
+
+def _head(path: Path | None) -> bytes:
+    if path is None:
+        return b""
+    with contextlib.suppress(OSError), open(path, "rb") as fh:
+        return fh.read(4096)
+    return b""
+
+
+def parse_json(argv: tuple[str, ...], data: bytes) -> Any:
+    if not data.strip():
+        raise QlikBadOutput(argv, data, "nothing where JSON was expected")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise QlikBadOutput(argv, data, "output that is not JSON") from e

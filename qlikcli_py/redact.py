@@ -1,0 +1,60 @@
+"""Scrub secrets from anything we store or print: argv, qlik's stderr, log events, reports."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Flags whose value is a secret: the next argv token (or the part after "=") is replaced.
+_SECRET_FLAGS = ("--api-key", "--oauth-client-secret", "--client-secret", "--password", "--token")
+_HEADER_FLAGS = ("--headers",)
+_SECRET_HEADERS = re.compile(r"(?i)\b(authorization|cookie|x-qlik-xrfkey|x-api-key)\s*[=:]\s*[^,]*")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_KV_SECRET = re.compile(
+    r"(?i)\b(api[-_]?key|client[-_]?secret|oauth-client-secret|password|access[-_]?token)"
+    r"(\"?\s*[:=]\s*\"?)[^\s\",]+"
+)
+MASK = "***"
+
+
+def redact_text(text: str) -> str:
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _JWT.sub(MASK, text)
+    text = _SECRET_HEADERS.sub(lambda m: f"{m.group(1)}={MASK}", text)
+    return _KV_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+
+def redact_bytes(data: bytes) -> str:
+    return redact_text(data.decode("utf-8", "replace"))
+
+
+def redact_argv(argv: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    hide_next = False
+    header_next = False
+    for tok in argv:
+        if hide_next:
+            out.append(MASK)
+            hide_next = False
+            continue
+        if header_next:
+            out.append(redact_text(tok))
+            header_next = False
+            continue
+        flag, eq, value = tok.partition("=")
+        if flag in _SECRET_FLAGS:
+            if eq:
+                out.append(f"{flag}={MASK}")
+            else:
+                out.append(tok)
+                hide_next = True
+            continue
+        if flag in _HEADER_FLAGS:
+            if eq:
+                out.append(f"{flag}={redact_text(value)}")
+            else:
+                out.append(tok)
+                header_next = True
+            continue
+        out.append(redact_text(tok))
+    return tuple(out)

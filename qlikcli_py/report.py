@@ -1,0 +1,209 @@
+"""Reports: versioned JSON for machines, CSV (one row per object) for admins, tables for people.
+
+The JSON schema is documented in docs/reports.md; `report_version` changes when a field changes
+meaning or goes away (new fields may be added within a version).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections import Counter
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from qlikcli_py.ledger import Ledger
+from qlikcli_py.planning import AppPlan
+from qlikcli_py.redact import redact_text
+from qlikcli_py.workflow import AppOutcome
+
+REPORT_VERSION = 1
+CSV_COLUMNS = ("app_id", "app_name", "object_id", "type", "title", "state", "source_owner", "cloud_owner_id",
+               "status", "detail")
+
+
+def envelope(command: str, run_id: str, exit_code: int, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    status = "success" if exit_code == 0 else ("partial" if exit_code in (4, 6, 7) else "error")
+    return {"report_version": REPORT_VERSION, "command": command, "run_id": run_id, "status": status,
+            "exit_code": exit_code, **extra, **data}
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    _write_private(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+
+
+def write_csv(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_cell(row.get(k)) for k in CSV_COLUMNS})
+    _write_private(path, buf.getvalue().encode("utf-8"))
+
+
+def _csv_cell(value: Any) -> Any:
+    # A title starting with = + - @ would run as a formula when the CSV is opened in a spreadsheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(redact_text(data.decode("utf-8")).encode("utf-8"))
+    os.replace(tmp, path)
+
+
+# -- run ------------------------------------------------------------------------------------------
+def run_apps(outcomes: list[AppOutcome], plans: dict[str, AppPlan], ledger: Ledger) -> list[dict[str, Any]]:
+    apps = []
+    for out in outcomes:
+        plan = plans[out.source_app_id]
+        rows = ledger.objects(out.source_app_id)
+        reassigned: Counter[tuple[str, str]] = Counter()
+        unmatched: Counter[str] = Counter()
+        failed = []
+        for r in rows:
+            if r["status"] == "done" and r["target_owner_id"]:
+                reassigned[(r["source_owner"], r["target_owner_id"])] += 1
+            elif r["status"] == "unmatched":
+                unmatched[r["source_owner"]] += 1
+            elif r["status"] in ("failed", "sent", "pending"):
+                failed.append({"object_id": r["object_id"], "type": r["type"], "status": r["status"],
+                               "error": r["error"]})
+        reasons = {row["source_owner"]: row for row in plan.owner_rows()}
+        apps.append({
+            "source_app_id": out.source_app_id, "name": out.name, "status": out.status, "step": out.step,
+            "imported_app_id": out.imported_app_id, "copy_app_id": out.copy_app_id,
+            "shared_space": {"id": plan.shared.id, "name": plan.shared.name},
+            "managed_space": {"id": plan.managed.id, "name": plan.managed.name},
+            "seconds": out.seconds, "error": out.error, "notes": out.notes,
+            "objects": {"total": len(plan.objects), "by_type_and_state": plan.counts()},
+            "reassigned": [{"source_owner": k[0], "cloud_user_id": k[1], "objects": n}
+                           for k, n in sorted(reassigned.items())],
+            "unmatched": [{"source_owner": k, "name": reasons.get(k, {}).get("name"), "objects": n,
+                           "detail": reasons.get(k, {}).get("detail")} for k, n in sorted(unmatched.items())],
+            "failed_objects": failed,
+        })
+    return apps
+
+
+def object_rows(ledger: Ledger, apps: Iterable[tuple[str, str]]) -> Iterable[dict[str, Any]]:
+    for app_id, name in apps:
+        for r in ledger.objects(app_id):
+            yield {"app_id": app_id, "app_name": name, "object_id": r["object_id"], "type": r["type"],
+                   "title": r["title"], "state": r["state"], "source_owner": r["source_owner"],
+                   "cloud_owner_id": r["result_owner_id"] or r["target_owner_id"] or "",
+                   "status": r["status"], "detail": r["error"] or r["evidence"] or r["rule"] or ""}
+
+
+def render_run(doc: dict[str, Any]) -> str:
+    lines = []
+    for app in doc["apps"]:
+        lines.append(f"{app['name']} ({app['source_app_id']}): {app['status'].upper()} in {app['seconds']}s")
+        if app["imported_app_id"]:
+            lines.append(f"  migrated app  {app['imported_app_id']}  in managed space {app['managed_space']['name']!r}")
+        if app["copy_app_id"]:
+            lines.append(f"  dev copy      {app['copy_app_id']}  in shared space {app['shared_space']['name']!r}")
+        lines += _counts_lines(app["objects"]["by_type_and_state"])
+        for r in app["reassigned"]:
+            lines.append(f"  reassigned    {r['objects']:>5}  {r['source_owner']} -> {r['cloud_user_id']}")
+        for u in app["unmatched"]:
+            lines.append(f"  UNMATCHED     {u['objects']:>5}  {u['source_owner']} ({u['name']}): {u['detail']}")
+        for f in app["failed_objects"][:10]:
+            lines.append(f"  failed        {f['type']} {f['object_id']}: {f['error']}")
+        if len(app["failed_objects"]) > 10:
+            lines.append(f"  ... and {len(app['failed_objects']) - 10} more failed objects (see --report)")
+        lines += [f"  note: {n}" for n in app["notes"]]
+        if app["error"]:
+            lines.append(f"  error: {app['error']}")
+    calls = doc.get("calls", {})
+    lines.append(f"qlik calls: {', '.join(f'{k} {v}' for k, v in sorted(calls.items())) or 'none'}; "
+                 f"429 answers waited out: {doc.get('rate_limited', 0)}")
+    return "\n".join(lines)
+
+
+def _counts_lines(table: dict[str, dict[str, int]]) -> list[str]:
+    if not table:
+        return ["  objects       none"]
+    out = [f"  {'objects':<12}  {'private':>8} {'community':>9} {'base':>6}"]
+    for kind, states in table.items():
+        out.append(f"  {kind:<12}  {states.get('private', 0):>8} {states.get('community', 0):>9} {states.get('base', 0):>6}")
+    return out
+
+
+# -- plan -----------------------------------------------------------------------------------------
+def render_plan(doc: dict[str, Any]) -> str:
+    lines = []
+    for app in doc["apps"]:
+        lines.append(f"{app['name']} ({app['source_app_id']}), stream {app['stream'] or '-'}: {app['objects']} objects")
+        lines.append(f"  into shared {app['shared_space']['name']!r}, then managed {app['managed_space']['name']!r}")
+        lines += _counts_lines(app["by_type_and_state"])
+        lines.append("  owners:")
+        for o in app["owners"]:
+            mark = "ok  " if o["matched"] else "MISS"
+            target = f"-> {o['cloud_user']} ({o['cloud_user_id']}) by {o['rule']}" if o["matched"] else o["detail"]
+            lines.append(f"    {mark} {o['source_owner']:<28} {o['objects']:>5} objects  {target}")
+        lines.append(f"  a run makes {app['write_calls']} write calls and {app['engine_calls']} engine calls: "
+                     f"at least {_duration(app['minimum_seconds'])} at the write rate limit")
+    totals = doc["totals"]
+    lines.append(f"total: {totals['apps']} apps, {totals['objects']} objects, {totals['write_calls']} write calls "
+                 f"(at least {_duration(totals['minimum_seconds'])}), {totals['unmatched_owners']} unmatched owners")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{s:02d}s"
+    hours, m = divmod(minutes, 60)
+    return f"{hours}h{m:02d}m"
+
+
+# -- status ---------------------------------------------------------------------------------------
+def status_doc(ledger: Ledger) -> dict[str, Any]:
+    apps = []
+    for rec in ledger.apps():
+        counts = ledger.object_counts(rec.source_app_id)
+        cleanup: Counter[str] = Counter(r["status"] for r in ledger.cleanup_rows(rec.source_app_id))
+        apps.append({
+            "source_app_id": rec.source_app_id, "name": rec.name, "status": rec.status, "step": rec.step or "-",
+            "imported_app_id": rec.imported_app_id, "copy_app_id": rec.copy_app_id,
+            "source_modified": rec.source_modified, "updated_at": rec.updated_at,
+            "objects": dict(counts), "cleanup": dict(cleanup), "error": rec.error,
+            "earlier_imports": orjson.loads(rec.history),
+        })
+    return {"state_dir": str(ledger.dir), "apps": apps}
+
+
+def render_status(doc: dict[str, Any]) -> str:
+    if not doc["apps"]:
+        return f"the ledger in {doc['state_dir']} holds no apps yet"
+    head = f"{'app':<38} {'name':<24} {'status':<9} {'step':<9} {'objects done/unmatched/other':<30} imported app"
+    lines = [head]
+    for a in doc["apps"]:
+        objs = a["objects"]
+        other = sum(v for k, v in objs.items() if k not in ("done", "unmatched", "kept"))
+        summary = f"{objs.get('done', 0)}/{objs.get('unmatched', 0)}/{other}"
+        lines.append(f"{a['source_app_id']:<38} {a['name'][:24]:<24} {a['status']:<9} {a['step']:<9} "
+                     f"{summary:<30} {a['imported_app_id'] or '-'}")
+        if a["error"]:
+            lines.append(f"    error: {a['error']}")
+    return "\n".join(lines)
+
+
+def group_by(rows: Iterable[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        out[str(r.get(key))].append(r)
+    return out

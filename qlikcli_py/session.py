@@ -1,0 +1,144 @@
+"""Everything checked before the first change: binary, version, contexts, spaces, identity.
+
+Each check turns a qlik failure a user can cause into one line that says what is wrong and how to
+fix it (UsageProblem); nothing here writes anything.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from qlikcli_py.commands import Source
+from qlikcli_py.commands import Target
+from qlikcli_py.commands import context_info
+from qlikcli_py.errors import QlikCommandFailed
+from qlikcli_py.errors import QlikError
+from qlikcli_py.errors import QlikNotFound
+from qlikcli_py.errors import UsageProblem
+from qlikcli_py.models import Space
+from qlikcli_py.pacing import Pacer
+from qlikcli_py.qlik import Qlik
+
+
+@dataclass
+class Connection:
+    """What every command needs to talk to both sides."""
+
+    source_context: str
+    target_context: str
+    qlik_bin: str = "qlik"
+    insecure: bool = False
+    workers: int = 4
+    read_rate: float = 1000.0
+    write_rate: float = 100.0
+    timeout: float = 300.0
+    scratch: Path = field(default_factory=lambda: Path("."))
+
+
+@dataclass
+class Session:
+    qlik: Qlik
+    source: Source
+    target: Target
+    version: str
+    me: dict[str, Any]
+    spaces: list[Space]
+
+    @property
+    def me_id(self) -> str:
+        return str(self.me.get("id", ""))
+
+    @property
+    def admin_apps(self) -> bool:
+        """An OAuth client with admin.apps may change owners of objects it does not own, and sees
+        every private object (https://qlik.dev/manage/platform-operations/private-content-bots/).
+        Read from `user me` (subject `qlikbot\\...`, assignedScopes): INFERRED, held in fixtures."""
+        scopes = self.me.get("assignedScopes") or []
+        names = {s if isinstance(s, str) else str(s.get("name", "")) for s in scopes}
+        return "admin.apps" in names
+
+
+def make_qlik(conn: Connection) -> Qlik:
+    return Qlik(conn.qlik_bin, pacer=Pacer(read_per_min=conn.read_rate, write_per_min=conn.write_rate),
+                workers=conn.workers, timeout=conn.timeout)
+
+
+async def open_session(conn: Connection, qlik: Qlik | None = None) -> Session:
+    qlik = qlik or make_qlik(conn)
+    try:
+        version = await qlik.check_version()
+    except QlikNotFound as e:
+        raise UsageProblem(str(e)) from e
+    await check_context(qlik, conn.source_context, want="windows", flag="--source-context")
+    await check_context(qlik, conn.target_context, want="cloud", flag="--target-context")
+    source = Source(qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch)
+    target = Target(qlik, conn.target_context, scratch=conn.scratch)
+    try:
+        me = await target.me()
+        spaces = await target.spaces()
+    except QlikCommandFailed as e:
+        raise UsageProblem(explain(e, conn.target_context)) from e
+    return Session(qlik=qlik, source=source, target=target, version=version, me=me, spaces=spaces)
+
+
+async def check_context(qlik: Qlik, name: str, *, want: str, flag: str) -> dict[str, str]:
+    if not name:
+        raise UsageProblem(f"{flag} is required: the name of a qlik-cli context (see `qlik context ls`)")
+    try:
+        info = await context_info(qlik, name)
+    except QlikCommandFailed as e:
+        raise UsageProblem(
+            f"qlik-cli context {name!r} does not exist ({e.detail}): run `qlik context ls` to see the "
+            f"names, or create it with `qlik context create`"
+        ) from e
+    except QlikError as e:
+        raise UsageProblem(str(e)) from e
+    # qlik-cli guesses "cloud" when a context has no server-type.
+    kind = (info.get("server-type") or "cloud").lower()
+    if want == "windows" and kind != "windows":
+        raise UsageProblem(
+            f"context {name!r} is a Qlik Cloud context (server-type {kind}); {flag} needs the "
+            f"client-managed site's context (server-type windows)"
+        )
+    if want == "cloud" and kind != "cloud":
+        raise UsageProblem(
+            f"context {name!r} is a client-managed context (server-type {kind}); {flag} needs a "
+            f"Qlik Cloud tenant context (server-type cloud)"
+        )
+    return info
+
+
+def resolve_space(spaces: list[Space], ref: str, *, want: str, flag: str) -> Space:
+    """By id, else by exact name. `qlik space ls --name` is a fuzzy contains-match, so never use it."""
+    if not ref:
+        raise UsageProblem(f"{flag} is required: a {want} space name or id")
+    by_id = [s for s in spaces if s.id == ref]
+    matches = by_id or [s for s in spaces if s.name == ref]
+    if not matches:
+        near = [s.name for s in spaces if s.name.casefold() == ref.casefold()]
+        hint = f" (did you mean {near[0]!r}? names are case-sensitive)" if near else ""
+        raise UsageProblem(f"no space named or with id {ref!r} on the target tenant{hint}: check {flag}")
+    if len(matches) > 1:
+        ids = ", ".join(f"{s.id} ({s.type})" for s in matches)
+        raise UsageProblem(f"two or more spaces are named {ref!r}: {ids}; pass the id to {flag} instead")
+    space = matches[0]
+    if space.type != want:
+        raise UsageProblem(f"space {space.name!r} ({space.id}) is a {space.type} space; {flag} needs a {want} space")
+    return space
+
+
+def explain(exc: QlikCommandFailed, context: str) -> str:
+    """One line for a qlik failure the user can fix."""
+    if exc.kind == "unauthorized":
+        return f"context {context!r} was refused (401): its API key or token has expired; update it with `qlik context update`"
+    if exc.kind == "certificate":
+        return f"context {context!r}: the server certificate is not trusted; pass --insecure or install the certificate"
+    if exc.kind == "context":
+        return f"qlik-cli context {context!r} does not exist: run `qlik context ls` to see the names"
+    if exc.kind == "network":
+        return f"context {context!r}: the server cannot be reached ({exc.detail})"
+    if exc.kind == "forbidden":
+        return f"context {context!r} lacks permission for this call ({exc.detail})"
+    return f"context {context!r}: {exc.detail}"
