@@ -24,6 +24,8 @@ from qlikcli_py.workflow import AppOutcome
 REPORT_VERSION = 1
 CSV_COLUMNS = ("app_id", "app_name", "object_id", "type", "title", "state", "source_owner", "cloud_owner_id",
                "status", "detail")
+VERIFY_COLUMNS = ("app_id", "app_name", "where", "object_id", "type", "title", "state", "found_state",
+                  "source_owner", "expected_owner", "cloud_owner_id", "status", "detail")
 
 
 def envelope(command: str, run_id: str, exit_code: int, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -36,12 +38,12 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
     _write_private(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
 
-def write_csv(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS) -> None:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_cell(row.get(k)) for k in CSV_COLUMNS})
+        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
     _write_private(path, buf.getvalue().encode("utf-8"))
 
 
@@ -207,3 +209,23 @@ def group_by(rows: Iterable[dict[str, Any]], key: str) -> dict[str, list[dict[st
     for r in rows:
         out[str(r.get(key))].append(r)
     return out
+
+
+# -- verify ---------------------------------------------------------------------------------------
+def render_verify(doc: dict[str, Any]) -> str:
+    lines = []
+    for app in doc["apps"]:
+        summary = app["summary"]
+        counts = ", ".join(f"{k} {v}" for k, v in summary["by_status"].items())
+        verdict = "OK" if summary["mismatches"] == 0 else f"{summary['mismatches']} MISMATCHES"
+        lines.append(f"{app['name']} ({app['source_app_id']}) -> {app['imported_app_id']}: {verdict} ({counts})")
+        for owner, states in summary["per_owner"].items():
+            lines.append(f"  owner {owner:<26} " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+        for m in app["mismatches"][:20]:
+            lines.append(f"  {m['status']:<15} {m['where']:<7} {m['type']} {m['object_id']} {m['title']!r}: {m['detail']}")
+        if len(app["mismatches"]) > 20:
+            lines.append(f"  ... and {len(app['mismatches']) - 20} more (see --report / --csv)")
+    total = doc["summary"]
+    lines.append(f"verified {total['objects']} objects in {total['apps']} apps: "
+                 + ("everything matches" if total["mismatches"] == 0 else f"{total['mismatches']} mismatches"))
+    return "\n".join(lines)

@@ -1,0 +1,161 @@
+"""Object-by-object proof that a migration landed: id, type, state and owner in the managed-space
+app, and nothing but base objects in the development copy.
+
+Cloud state is read through the engine (`app <group> ls`, then `layout` for `qMeta`), one engine
+session per app (`X-Qlik-Session`). A migration identity without admin.apps cannot see private
+objects it handed over: for those, `layout` answering "access denied" proves the object exists and
+is owned by someone else, and the ledger's change-owner answer says by whom ("ok-hidden"). An
+identity with admin.apps sees everything, so every object is checked directly.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from qlikcli_py.errors import QlikCommandFailed
+from qlikcli_py.ledger import AppRecord
+from qlikcli_py.ledger import Ledger
+from qlikcli_py.models import NOT_REASSIGNABLE
+from qlikcli_py.models import CloudObject
+from qlikcli_py.models import SourceObject
+from qlikcli_py.models import State
+from qlikcli_py.planning import AppPlan
+from qlikcli_py.session import Session
+from qlikcli_py.workflow import fan_out
+
+OK_STATUSES = frozenset({"ok", "ok-hidden", "not-checked", "extra"})
+
+
+@dataclass
+class Check:
+    app_id: str
+    app_name: str
+    where: str  # managed | copy
+    object_id: str
+    type: str
+    title: str
+    state: str
+    source_owner: str
+    expected_owner: str
+    found_state: str = ""
+    found_owner: str = ""
+    status: str = "ok"
+    detail: str = ""
+
+    def row(self) -> dict[str, Any]:
+        return {"app_id": self.app_id, "app_name": self.app_name, "where": self.where, "object_id": self.object_id,
+                "type": self.type, "title": self.title, "state": self.state, "source_owner": self.source_owner,
+                "cloud_owner_id": self.found_owner or self.expected_owner, "expected_owner": self.expected_owner,
+                "found_state": self.found_state, "status": self.status, "detail": self.detail}
+
+
+class Verifier:
+    def __init__(self, session: Session, ledger: Ledger) -> None:
+        self.s = session
+        self.ledger = ledger
+
+    async def app(self, plan: AppPlan, rec: AppRecord) -> list[Check]:
+        checks: list[Check] = []
+        managed = rec.imported_app_id or ""
+        session_name = f"qlik-migrate-verify-{managed}"
+        visible = {oid: (otype, title) for oid, otype, title in
+                   await self.s.target.list_objects(managed, session=session_name)}
+        evidence = {r["object_id"]: r for r in self.ledger.objects(plan.app.id)}
+        for obj in plan.objects:
+            checks.append(self._check(plan, obj, "managed"))
+
+        async def inspect(check: Check) -> None:
+            await self._inspect(managed, check, check.object_id in visible, evidence.get(check.object_id),
+                                session_name)
+
+        await fan_out(checks, inspect, self.s.qlik.workers)
+        known = {o.object_id for o in plan.objects}
+        for oid, (otype, title) in sorted(visible.items()):
+            if oid not in known:
+                checks.append(Check(plan.app.id, plan.app.name, "managed", oid, otype, title, "", "", "",
+                                    status="extra", detail="in the cloud app but not in the source app"))
+        checks += await self._copy(plan, rec)
+        return checks
+
+    def _check(self, plan: AppPlan, obj: SourceObject, where: str) -> Check:
+        owner = plan.owners.get(obj.owner_id)
+        res = plan.resolutions.get(obj.owner_id)
+        if obj.state is State.BASE or obj.type in NOT_REASSIGNABLE:
+            expected = ""  # base content belongs to the app owner: not compared
+        elif res is not None and res.user is not None:
+            expected = res.user.id
+        else:
+            expected = self.s.me_id  # unmatched: left with the migration identity
+        return Check(plan.app.id, plan.app.name, where, obj.object_id, obj.type, obj.title, obj.state.value,
+                     owner.key if owner else "", expected)
+
+    async def _inspect(self, app_id: str, check: Check, listed: bool, ledger_row: Any, session: str) -> None:
+        try:
+            found = await self.s.target.layout(app_id, check.object_id, check.type, session=session)
+        except QlikCommandFailed as e:
+            self._unseen(check, e, listed, ledger_row)
+            return
+        self._compare(check, found)
+
+    def _unseen(self, check: Check, exc: QlikCommandFailed, listed: bool, ledger_row: Any) -> None:
+        if exc.kind == "not_found":
+            if check.type in NOT_REASSIGNABLE:
+                check.status, check.detail = "not-checked", "not an engine object in Qlik Cloud"
+            else:
+                check.status, check.detail = "missing", "not in the migrated app"
+            return
+        if exc.kind == "forbidden" and check.state == State.PRIVATE.value and not self.s.admin_apps:
+            proof = ledger_row["result_owner_id"] if ledger_row is not None else None
+            if proof and proof == check.expected_owner:
+                check.status, check.found_owner = "ok-hidden", proof
+                check.detail = "private and hidden from the migration identity; owner from the change-owner answer"
+            else:
+                check.status = "wrong-owner"
+                check.detail = "private, hidden from the migration identity, and the ledger has no change to the expected owner"
+            return
+        check.status, check.detail = "unreadable", exc.detail
+
+    def _compare(self, check: Check, found: CloudObject) -> None:
+        check.found_state, check.found_owner = found.state.value, found.owner_id
+        problems = []
+        if found.type and found.type != check.type:
+            problems.append(("wrong-type", f"type {found.type}, expected {check.type}"))
+        if found.state.value != check.state:
+            problems.append(("wrong-state", f"state {found.state.value}, expected {check.state}"))
+        if check.expected_owner and found.owner_id != check.expected_owner:
+            problems.append(("wrong-owner", f"owner {found.owner_id}, expected {check.expected_owner}"))
+        if problems:
+            check.status = problems[0][0]
+            check.detail = "; ".join(p[1] for p in problems)
+
+    async def _copy(self, plan: AppPlan, rec: AppRecord) -> list[Check]:
+        """The development copy must hold base objects only, or the next publish promotes users'
+        content to base content."""
+        if not rec.copy_app_id:
+            return []
+        listed = {oid for oid, _t, _n in await self.s.target.list_objects(
+            rec.copy_app_id, session=f"qlik-migrate-verify-{rec.copy_app_id}")}
+        out = []
+        for obj in plan.objects:
+            check = self._check(plan, obj, "copy")
+            check.expected_owner = ""
+            if obj.state is not State.BASE and obj.object_id in listed:
+                check.status, check.detail = "in-copy", "a private or community object is still in the development copy"
+            elif obj.state is State.BASE and obj.object_id not in listed and obj.type not in NOT_REASSIGNABLE:
+                check.status, check.detail = "missing-in-copy", "a base object is missing from the development copy"
+            else:
+                continue
+            out.append(check)
+        return out
+
+
+def summarize(checks: list[Check]) -> dict[str, Any]:
+    by_status = Counter(c.status for c in checks)
+    per_owner: dict[str, Counter[str]] = {}
+    for c in checks:
+        if c.where == "managed" and c.expected_owner:
+            per_owner.setdefault(c.expected_owner, Counter())[c.status] += 1
+    return {"by_status": dict(sorted(by_status.items())),
+            "mismatches": sum(n for s, n in by_status.items() if s not in OK_STATUSES),
+            "per_owner": {k: dict(v) for k, v in sorted(per_owner.items())}}
