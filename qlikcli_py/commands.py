@@ -184,7 +184,8 @@ class Target:
 
     async def spaces(self) -> list[Space]:
         rows = await self._read("space", "ls", "--limit", "10000")
-        return [Space(id=_str(r.get("id")), name=_str(r.get("name")), type=_str(r.get("type")))
+        return [Space(id=_str(r.get("id")), name=_str(r.get("name")), type=_str(r.get("type")),
+                      actions=tuple(_str(a) for a in (r.get("meta") or {}).get("actions") or ()))
                 for r in _array(rows)]
 
     # -- apps -----------------------------------------------------------------------------------

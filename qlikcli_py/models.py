@@ -64,6 +64,7 @@ class Space:
     id: str
     name: str
     type: str  # shared | managed | data
+    actions: tuple[str, ...] = ()  # what the caller may do here (meta.actions), e.g. create, publish
 
 
 @dataclass(frozen=True, slots=True)

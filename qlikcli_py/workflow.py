@@ -41,6 +41,7 @@ from qlikcli_py.errors import UsageProblem
 from qlikcli_py.ledger import AppRecord
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.ledger import now
+from qlikcli_py.models import NOT_REASSIGNABLE
 from qlikcli_py.models import CloudApp
 from qlikcli_py.models import State
 from qlikcli_py.models import engine_group
@@ -426,8 +427,10 @@ class Migration:
         publish from the copy must not promote users' content to base content."""
         assert rec.copy_app_id
         copy, app_id = rec.copy_app_id, plan.app.id
-        self.ledger.seed_cleanup(app_id, ((o.object_id, o.type, o.state.value)
-                                          for o in plan.objects if o.state is not State.BASE))
+        # App structure (the script, the load model) is not user content and not an engine object
+        # that rm can reach: it stays.
+        self.ledger.seed_cleanup(app_id, ((o.object_id, o.type, o.state.value) for o in plan.objects
+                                          if o.state is not State.BASE and o.type not in NOT_REASSIGNABLE))
         rows = [r for r in self.ledger.cleanup_rows(app_id) if r["status"] != "removed"]
         community = [r for r in rows if r["state"] == State.COMMUNITY.value and r["status"] == "pending"]
 

@@ -1,9 +1,40 @@
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Any
+
 import click
+import orjson
+
+from qlikcli_py.cli.options import build_settings
+from qlikcli_py.cli.options import connection_options
+from qlikcli_py.cli.options import opt
+from qlikcli_py.jobs.doctor import doctor as doctor_job
+
+_MARK = {"pass": "ok  ", "fail": "FAIL", "info": "info"}
 
 
 @click.command()
-def doctor() -> int:
-    """Check the binary, the contexts, the spaces and the permissions before a migration."""
-    raise click.UsageError("doctor is not available yet")
+@connection_options
+@opt("--shared-space", default="", help="Check this shared space exists and takes imports.")
+@opt("--managed-space", default="", help="Check this managed space exists and takes publishing.")
+@opt("--export-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+     help="Check this export dir [default: STATE_DIR/exports].")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def doctor(shared_space: str, managed_space: str, export_dir: Path | None, as_json: bool, **params: Any) -> int:
+    """Check everything a migration needs, one line per check with the fix. Exit 0 only when all pass."""
+    settings = build_settings(params)
+    settings.conn.scratch = settings.state_dir / "tmp"
+    results = asyncio.run(doctor_job(settings.conn, shared=shared_space, managed=managed_space,
+                                     export_dir=export_dir or settings.state_dir / "exports"))
+    failed = any(r.status == "fail" for r in results)
+    if as_json:
+        click.echo(orjson.dumps({"ok": not failed, "checks": [r.doc() for r in results]},
+                                option=orjson.OPT_INDENT_2).decode())
+    else:
+        for r in results:
+            click.echo(f"{_MARK[r.status]}  {r.name:<20} {r.detail}")
+            if r.fix and r.status != "pass":
+                click.echo(f"      {'':<20} fix: {r.fix}")
+    return 1 if failed else 0

@@ -1,0 +1,200 @@
+"""`qlik-sim`: seed worlds, set knobs, inspect the final state and the call log, install the binary.
+
+    qlik-sim seed demo --state F
+    qlik-sim seed generate --state F --apps 1000 --objects-per-app 100 --owners 500
+    qlik-sim faults --state F --latency 0.1 --rate-write 20/6 --fail-5xx 0.05
+    qlik-sim show --state F
+    qlik-sim calls --state F
+    qlik-sim install-bin DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import pathlib
+import sys
+import sysconfig
+
+from qlikcli_py.sim import faults, seed
+from qlikcli_py.sim.store import World
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+_BIN_TEMPLATE = """#!{python} -S
+# qlik-cli simulator, installed by `qlik-sim install-bin`. -S skips site.py (a few ms per call);
+# the paths it would have added are listed here instead.
+import sys
+sys.path[:0] = {paths!r}
+# Every simulated call is a new process: cache compiled modules even where the environment sets
+# PYTHONDONTWRITEBYTECODE (compiling the simulator on each call costs ~25 ms).
+sys.dont_write_bytecode = False
+from qlikcli_py.sim.qlik import main
+raise SystemExit(main())
+"""
+
+
+def install_bin(bin_dir: str | os.PathLike[str]) -> pathlib.Path:
+    """Write an executable `qlik` into bin_dir that runs the simulator with this interpreter.
+
+    Works without the package installed: the repository root goes on sys.path first.
+    """
+    target = pathlib.Path(bin_dir) / "qlik"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    paths = [str(REPO_ROOT)]
+    for key in ("purelib", "platlib"):
+        path = sysconfig.get_paths()[key]
+        if path not in paths:
+            paths.append(path)
+    target.write_text(_BIN_TEMPLATE.format(python=sys.executable, paths=paths))
+    target.chmod(0o755)
+    return target
+
+
+def _rate(text: str) -> str:
+    faults.parse_rate(text)  # validate early, with argparse's error reporting
+    return text
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qlik-sim", description="Stateful qlik-cli simulator: worlds, knobs, reports.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("seed", help="create a world").add_subparsers(dest="kind", required=True)
+    d = s.add_parser("demo", help="the hand-made demo site")
+    d.add_argument("--state", required=True)
+    g = s.add_parser("generate", help="a generated site of any size")
+    g.add_argument("--state", required=True)
+    g.add_argument("--apps", type=int, required=True)
+    g.add_argument("--objects-per-app", type=int, default=20)
+    g.add_argument("--owners", type=int, default=10)
+    g.add_argument("--cloud-users-extra", type=int, default=0)
+    g.add_argument("--share-subject", type=float, default=0.8)
+    g.add_argument("--share-email", type=float, default=0.1)
+    g.add_argument("--private-share", type=float, default=0.4)
+    g.add_argument("--community-share", type=float, default=0.2)
+    g.add_argument("--base-share", type=float, default=0.4)
+    g.add_argument("--seed", type=int, default=1)
+
+    f = sub.add_parser("faults", help="set fault and performance knobs (prints the effective knobs)")
+    f.add_argument("--state", required=True)
+    f.add_argument("--reset", action="store_true", help="every knob back to its default first")
+    f.add_argument("--latency", type=float)
+    f.add_argument("--rate-read", type=_rate, metavar="CALLS/SECONDS")
+    f.add_argument("--rate-write", type=_rate, metavar="CALLS/SECONDS")
+    f.add_argument("--fail-5xx", type=float)
+    f.add_argument("--hang", type=float)
+    f.add_argument("--hang-seconds", type=float)
+    f.add_argument("--applied-but-failed", type=float)
+    f.add_argument("--warnings", type=float)
+    f.add_argument("--export-enospc", type=float)
+    f.add_argument("--version")
+    f.add_argument("--fault-tiers", help="comma list of read,write,engine,qrs")
+    f.add_argument("--seed", type=int)
+
+    for name, text in (("show", "human-readable final state"), ("calls", "summary of the call log")):
+        x = sub.add_parser(name, help=text)
+        x.add_argument("--state", required=True)
+    i = sub.add_parser("install-bin", help="write an executable `qlik` into DIR")
+    i.add_argument("dir")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "seed":
+        if args.kind == "demo":
+            info = seed.demo(args.state)
+        else:
+            info = seed.generate(
+                args.state,
+                apps=args.apps,
+                objects_per_app=args.objects_per_app,
+                owners=args.owners,
+                cloud_users_extra=args.cloud_users_extra,
+                share_subject=args.share_subject,
+                share_email=args.share_email,
+                private_share=args.private_share,
+                community_share=args.community_share,
+                base_share=args.base_share,
+                seed=args.seed,
+            )
+            info.pop("app_ids")
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+    elif args.command == "faults":
+        if args.reset:
+            faults.reset(args.state)
+        knobs = {k: v for k, v in vars(args).items() if k not in ("command", "state", "reset") and v is not None}
+        print(json.dumps(faults.configure(args.state, **knobs), indent=2))
+    elif args.command == "show":
+        sys.stdout.write(show(args.state))
+    elif args.command == "calls":
+        sys.stdout.write(calls_summary(args.state))
+    else:
+        print(install_bin(args.dir))
+    return 0
+
+
+def show(state: str) -> str:
+    world = World(state)
+    users = {u["id"]: u for u in world.cloud_users()}
+    spaces = {s["id"]: s for s in world.spaces()}
+    qrs_users = {u["id"]: u for u in world.qrs_users()}
+    streams = {s["id"]: s["name"] for s in world.streams()}
+    lines = ["QRS (client-managed)"]
+    for app in world.qrs_apps():
+        objs = world.qrs_objects(app["id"])
+        states = collections.Counter(_state(o) for o in objs)
+        owner = qrs_users.get(app["owner_id"], {})
+        lines.append(
+            f"  {app['name']}  [{app['id']}]  stream={streams.get(app['stream_id'], '-')}  "
+            f"owner={owner.get('user_directory', '?')}\\{owner.get('user_id', '?')}  objects={len(objs)} "
+            + " ".join(f"{k}={v}" for k, v in sorted(states.items()))
+        )
+    lines.append("Qlik Cloud")
+    for app in world.cloud_apps():
+        space = spaces.get(app["space_id"])
+        where = f"{space['name']} ({space['type']})" if space else "personal"
+        origin = f"  origin={app['origin_app_id']}" if app["origin_app_id"] else ""
+        lines.append(f"  {app['name']}  [{app['id']}]  space={where}  owner={_who(users, app['owner_id'])}{origin}  from={app['source']}")
+        for o in world.cloud_objects(app["id"]):
+            pending = "  (removal pending: not saved)" if o["pending_rm"] else ""
+            lines.append(f"    {o['object_id']:<38} {o['type']:<13} {_state(o):<9} owner={_who(users, o['owner_id'])}  {o['title']}{pending}")
+    return "\n".join(lines) + "\n"
+
+
+def _state(obj: dict[str, Any]) -> str:
+    return "base" if obj["approved"] else "community" if obj["published"] else "private"
+
+
+def _who(users: dict[str, dict[str, Any]], uid: str) -> str:
+    user = users.get(uid)
+    return f"{user['name']} <{user['subject']}>" if user else f"? {uid}"
+
+
+def calls_summary(state: str) -> str:
+    calls = [c for c in World(state).calls() if "exit" in c]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for c in calls:
+        key = (str(c.get("tier")), str(c.get("command")))
+        row = rows.setdefault(key, {"calls": 0, "failed": 0, "faults": collections.Counter(), "seconds": 0.0})
+        row["calls"] += 1
+        row["failed"] += c["exit"] != 0
+        row["seconds"] += c["end"] - c["start"]
+        if c.get("fault"):
+            row["faults"][c["fault"]] += 1
+    lines = [f"{len(calls)} calls", f"{'tier':<8}{'command':<34}{'calls':>7}{'failed':>8}{'mean s':>9}  faults"]
+    for (tier, command), row in sorted(rows.items()):
+        faults_text = ", ".join(f"{k}={v}" for k, v in sorted(row["faults"].items()))
+        lines.append(f"{tier:<8}{command:<34}{row['calls']:>7}{row['failed']:>8}{row['seconds'] / row['calls']:>9.3f}  {faults_text}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

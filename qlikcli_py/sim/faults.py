@@ -1,0 +1,135 @@
+"""Fault and performance knobs: what they mean, how they are stored, and the per-call dice.
+
+Knobs live in the world's `knobs` table (plain SQLite values, no JSON, so reading them costs no
+import). Randomness is reproducible: every call draws its dice from `Random(f"{seed}:call:{n}")`
+where n is the call counter kept in the runtime file, so a sequential run with the same seed
+meets the same faults at the same calls.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "latency": 0.0,  # seconds added to every API call (slept outside any DB transaction)
+    "rate_read": "",  # "calls/window_seconds" per identity for the read tier, "" = unlimited
+    "rate_write": "",  # same for the write tier
+    "fail_5xx": 0.0,  # probability of 503/500 before the call does anything
+    "hang": 0.0,  # probability of sleeping hang_seconds before doing the work
+    "hang_seconds": 30.0,
+    "applied_but_failed": 0.0,  # probability that a mutating call commits, then fails (5xx or hang)
+    "warnings": 0.0,  # probability of a Warning:/new-version notice on stderr on success
+    "export_enospc": 0.0,  # probability that `qrs app export create` writes part of F then fails
+    "version": "2.24.0",  # what `qlik version` prints
+    "fault_tiers": "read,write,engine",  # tiers fail_5xx/hang/applied_but_failed may hit
+}
+PROBABILITIES = ("fail_5xx", "hang", "applied_but_failed", "warnings", "export_enospc")
+TIERS = ("read", "write", "engine", "qrs", "local")
+
+
+def load(conn: sqlite3.Connection) -> dict[str, Any]:
+    knobs = dict(DEFAULTS)
+    knobs.update(conn.execute("SELECT key, value FROM knobs").fetchall())
+    return knobs
+
+
+def parse_rate(value: object) -> tuple[int, float] | None:
+    """"20/6", (20, 6) or "" -> (calls, window_seconds) or None."""
+    if value in (None, "", 0):
+        return None
+    if isinstance(value, (tuple, list)):
+        calls, window = value
+    else:
+        calls, _, window = str(value).partition("/")
+        if not window:
+            raise ValueError(f"rate must look like CALLS/SECONDS, got {value!r}")
+    calls, window = int(calls), float(window)
+    if calls < 1 or window <= 0:
+        raise ValueError(f"rate needs calls >= 1 and window > 0, got {value!r}")
+    return calls, window
+
+
+def _normalise(key: str, value: Any) -> Any:
+    if key in ("rate_read", "rate_write"):
+        rate = parse_rate(value)
+        return "" if rate is None else f"{rate[0]}/{rate[1]:g}"
+    if key == "fault_tiers":
+        tiers = value.split(",") if isinstance(value, str) else list(value)
+        tiers = [t.strip() for t in tiers if t.strip()]
+        unknown = set(tiers) - set(TIERS)
+        if unknown:
+            raise ValueError(f"unknown tiers {sorted(unknown)}; known: {', '.join(TIERS)}")
+        return ",".join(tiers)
+    if key == "version":
+        return str(value)
+    number = float(value)  # bools become 1.0/0.0: export_enospc=True means "always"
+    if key in PROBABILITIES and not 0.0 <= number <= 1.0:
+        raise ValueError(f"{key} is a probability, got {value!r}")
+    if number < 0:
+        raise ValueError(f"{key} must be >= 0, got {value!r}")
+    return number
+
+
+def configure(state_path: str | os.PathLike[str], **knobs: Any) -> dict[str, Any]:
+    """Set knobs in the world at `state_path`; a value of None restores the default.
+
+    `seed=N` re-seeds the world's randomness (fault dice and new ids). Returns the effective knobs.
+    """
+    from qlikcli_py.sim.store import Tx, connect
+
+    conn = connect(os.fspath(state_path))
+    try:
+        with Tx(conn, write=True):
+            for key, value in knobs.items():
+                if key == "seed":
+                    conn.execute("UPDATE meta SET value = ? WHERE key = 'seed'", (int(value),))
+                    continue
+                if key not in DEFAULTS:
+                    raise ValueError(f"unknown knob {key!r}; known: {', '.join(sorted(DEFAULTS))}, seed")
+                if value is None:
+                    conn.execute("DELETE FROM knobs WHERE key = ?", (key,))
+                else:
+                    conn.execute("INSERT OR REPLACE INTO knobs (key, value) VALUES (?, ?)", (key, _normalise(key, value)))
+        return load(conn)
+    finally:
+        conn.close()
+
+
+def reset(state_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Every knob back to its default."""
+    return configure(state_path, **{key: None for key in DEFAULTS})
+
+
+class Dice:
+    """The fixed sequence of draws for one call. Drawing all of them up front, always in the same
+    order, keeps the fault pattern independent of which knobs are on."""
+
+    __slots__ = ("fail", "fail_kind", "hang", "abf", "abf_kind", "warn", "warn_kind", "enospc")
+
+    def __init__(self, seed: object, counter: int, knobs: dict[str, Any]) -> None:
+        if any(float(knobs[k]) > 0 for k in PROBABILITIES):
+            import random
+
+            rng = random.Random(f"{seed}:call:{counter}")
+            draws = [rng.random() for _ in range(8)]
+        else:
+            draws = [1.0] * 8  # nothing can fire: skip importing random
+        (self.fail, self.fail_kind, self.hang, self.abf, self.abf_kind, self.warn, self.warn_kind, self.enospc) = draws
+
+
+WARNINGS = (
+    "Warning: This command is being replaced by a newer command and may be removed in a future release.",
+    "A new version of qlik-cli is available: {new}. You are running {current}.",
+)
+
+
+def warning_text(knobs: dict[str, Any], kind: float) -> str:
+    current = str(knobs["version"])
+    major, _, rest = current.partition(".")
+    new = f"{int(major) + 1}.0.0" if major.isdigit() else current
+    return WARNINGS[int(kind * len(WARNINGS)) % len(WARNINGS)].format(new=new, current=current)

@@ -1,0 +1,75 @@
+"""`version`, `context get|ls|use`, output encoding and the call log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pytest
+
+from qlikcli_py.sim import faults
+from qlikcli_py.sim.output import dumps, json_line
+from qlikcli_py.sim.qlik import redact
+from qlikcli_py.sim.store import World
+
+
+def test_version_knob(demo: dict[str, Any], run: Any) -> None:
+    assert run("version").out == "qlik version: 2.24.0\n"
+    faults.configure(demo["path"], version="3.2.0")
+    assert run("version").out == "qlik version: 3.2.0\n"
+
+
+def test_context_get_never_prints_the_token(demo: dict[str, Any], run: Any) -> None:
+    r = run("context", "get", "cloud-bot", "--context", "cloud-bot")
+    assert r.code == 0
+    assert r.out == (
+        "name: cloud-bot\nserver: https://acme.eu.qlikcloud.com\nserver-type: cloud\n"
+        "comment: private content bot (OAuth M2M, admin.apps)\n"
+    )
+    assert "Bearer" not in r.out + run("context", "ls").out
+    assert run("context", "get").out == "No current context\n"
+    assert run("context", "get", "zzz").err == 'Error: context "zzz" does not exist\n'
+
+
+def test_stdlib_and_orjson_encoders_print_the_same_bytes(demo: dict[str, Any], run: Any) -> None:
+    docs = [
+        run("qrs", "app", "full", context="qseow").json(),
+        run("qrs", "user", "full", context="qseow").json(),
+        run("app", "ls", "--limit", "50", context="cloud").json(),
+        run("space", "ls", context="cloud").json(),
+        {"a": [], "b": {}, "c": None, "d": 'quote " back \\ tab \t é ✓', "e": [1, True]},
+    ]
+    for doc in docs:
+        assert dumps(doc) == orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+    big = run("qrs", "app", "object", "full", context="qseow").json() * 3  # > BIG_LIST: orjson path
+    assert dumps(big) == json.dumps(big, indent=2, ensure_ascii=False).encode() + b"\n"
+
+
+def test_json_line_matches_json() -> None:
+    record = {"argv": ["a\\b", 'q"', "\x01", "é"], "n": 3, "f": 1.5, "ok": True, "none": None}
+    assert json.loads(json_line(record)) == record
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--headers", "Authorization=Bearer abc,X-Qlik-Session=s"], ["--headers", "Authorization=***,X-Qlik-Session=s"]),
+        (["--headers=authorization=Bearer abc"], ["--headers=authorization=***"]),
+        (["--api-key", "k", "--oauth-client-secret=s"], ["--api-key", "***", "--oauth-client-secret=***"]),
+    ],
+)
+def test_redact(argv: list[str], expected: list[str]) -> None:
+    assert redact(argv) == expected
+
+
+def test_call_log(demo: dict[str, Any], run: Any) -> None:
+    run("user", "me", "--headers", "Authorization=Bearer SECRET", context="cloud")
+    run("app", "get", "missing", context="cloud")
+    run("app", "nope")
+    calls = World(demo["path"]).calls()
+    assert [c["command"] for c in calls] == ["user me", "app get", None]
+    assert [c["exit"] for c in calls] == [0, 1, 1]
+    assert calls[0]["tier"] == "read" and calls[0]["context"] == "cloud"
+    assert calls[0]["end"] >= calls[0]["start"]
+    assert "SECRET" not in json.dumps(calls)

@@ -1,0 +1,157 @@
+"""The installed `qlik` as real processes: start-up, read-only calls, concurrency, SIGKILL."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import signal
+import sqlite3
+import statistics
+import subprocess
+import time
+from typing import Any
+
+from qlikcli_py.sim import faults
+from qlikcli_py.sim.store import World
+
+from .conftest import Result
+
+
+def sha(path: str) -> str:
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def spawn(qlik_bin: pathlib.Path, demo: dict[str, Any], *argv: str, context: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "QLIK_SIM_STATE": demo["path"]}
+    return subprocess.Popen([str(qlik_bin), *argv, "--json", "--context", context], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(p: subprocess.Popen[bytes]) -> Result:
+    out, err = p.communicate(timeout=60)
+    return Result(p.returncode, out, err)
+
+
+def test_installed_bin_runs_without_the_package_on_the_path(qlik_bin: pathlib.Path, demo: dict[str, Any], tmp_path: pathlib.Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"QLIK_SIM_STATE": demo["path"]}
+    done = subprocess.run([str(qlik_bin), "version"], capture_output=True, env=env, cwd=tmp_path, timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"qlik version: 2.24.0\n", b"")
+    first_line = qlik_bin.read_text().splitlines()[0]
+    assert first_line.startswith("#!/") and "python" in first_line
+
+
+def test_start_up_is_lean(qlik_bin: pathlib.Path, demo: dict[str, Any]) -> None:
+    env = {**os.environ, "QLIK_SIM_STATE": demo["path"]}
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        subprocess.run([str(qlik_bin), "version"], capture_output=True, env=env, check=True)
+        times.append(time.perf_counter() - start)
+    assert statistics.median(times) < 0.25, times  # ~35 ms on the dev box; generous for CI
+
+
+def test_read_only_calls_leave_the_world_byte_identical(proc: Any, demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+    # Set up some Cloud state first (writes), then fingerprint.
+    qvf = tmp_path / "sales.qvf"
+    assert run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all", "--output-file", str(qvf), context="qseow").code == 0
+    app = run("app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"], context="cloud").json()["attributes"]["id"]
+    private = next(o["engineObjectId"] for o in demo["objects"]["sales"] if o["state"] == "private")
+    run("app", "object", "change-owner", "--appId", app, "--objectId", private, "--ownerId", demo["cloud_users"]["jdoe"], context="cloud")
+    before = sha(demo["path"])
+    calls = [
+        (("version",), None),
+        (("context", "get", "cloud"), None),
+        (("context", "ls"), None),
+        (("qrs", "app", "full", "--filter", "stream.name eq 'Finance'"), "qseow"),
+        (("qrs", "app", "count"), "qseow"),
+        (("qrs", "app", "object", "full", "--filter", f"app.id eq {demo['apps']['sales']}"), "qseow"),
+        (("qrs", "user", "full"), "qseow"),
+        (("qrs", "app", "export", "create", demo["apps"]["hr"], "--output-file", str(tmp_path / "hr.qvf")), "qseow"),
+        (("user", "me"), "cloud"),
+        (("user", "count"), "cloud"),
+        (("user", "ls", "--filter", 'subject eq "ACME\\\\jdoe"'), "cloud"),
+        (("space", "ls", "--limit", "100"), "cloud"),
+        (("app", "get", app), "cloud"),
+        (("app", "ls", "--spaceId", demo["spaces"]["Finance Dev"]), "cloud"),
+        (("app", "object", "ls", "--app", app), "cloud"),
+        (("app", "bookmark", "ls", "--app", app), "cloud"),
+        (("app", "object", "layout", private, "--app", app), "cloud"),  # 5 GENERIC ACCESS DENIED
+        (("app", "get", "missing"), "cloud"),  # 404
+        (("user", "ls", "--filter", 'subject eq "A\\x"'), "cloud"),  # 400
+        (("app", "object", "change-owner", "--appId", app, "--objectId", private, "--ownerId", demo["cloud_users"]["asmith"]), "cloud"),  # 403
+        (("qrs", "app", "count"), "cloud"),  # wrong server type
+    ]
+    for argv, context in calls:
+        proc(*argv, context=context)
+    assert sha(demo["path"]) == before
+    assert not pathlib.Path(demo["path"] + "-journal").exists()
+
+
+def test_latency_overlaps_across_parallel_callers(qlik_bin: pathlib.Path, demo: dict[str, Any]) -> None:
+    faults.configure(demo["path"], latency=0.6)
+    start = time.monotonic()
+    procs = [spawn(qlik_bin, demo, "user", "me", context="cloud") for _ in range(8)]
+    results = [finish(p) for p in procs]
+    elapsed = time.monotonic() - start
+    assert all(r.code == 0 for r in results)
+    assert elapsed < 0.6 * 8 / 2, elapsed  # serial would take 4.8 s
+
+
+def test_parallel_change_owner_processes_leave_a_consistent_world(qlik_bin: pathlib.Path, demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+    qvf = tmp_path / "sales.qvf"
+    run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all", "--output-file", str(qvf), context="qseow")
+    app = run("app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"], context="cloud-bot").json()["attributes"]["id"]
+    users = list(demo["cloud_users"].values())
+    targets = {o["engineObjectId"]: users[i % len(users)] for i, o in enumerate(demo["objects"]["sales"][:16])}
+    procs = [
+        spawn(qlik_bin, demo, "app", "object", "change-owner", "--appId", app, "--objectId", oid, "--ownerId", uid, context="cloud-bot")
+        for oid, uid in targets.items()
+    ]
+    results = [finish(p) for p in procs]
+    assert all(r.code == 0 for r in results), [r for r in results if r.code]
+    owners = {o["object_id"]: o["owner_id"] for o in World(demo["path"]).cloud_objects(app)}
+    assert all(owners[oid] == uid for oid, uid in targets.items())
+    assert sqlite3.connect(demo["path"]).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert len([c for c in World(demo["path"]).calls() if c.get("command") == "app object change-owner"]) == 16
+
+
+def test_sigkill_mid_call_leaves_the_world_consistent(qlik_bin: pathlib.Path, demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+    qvf = tmp_path / "sales.qvf"
+    run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all", "--output-file", str(qvf), context="qseow")
+    procs = []
+    for delay in (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.3):
+        p = spawn(qlik_bin, demo, "app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"], context="cloud")
+        procs.append((p, delay))
+    start = time.monotonic()
+    for p, delay in procs:
+        time.sleep(max(0.0, start + delay - time.monotonic()))
+        p.send_signal(signal.SIGKILL)
+    for p, _ in procs:
+        p.communicate(timeout=30)
+    conn = sqlite3.connect(demo["path"])
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    world = World(demo["path"])
+    for app in world.cloud_apps():  # every import is all or nothing
+        assert len(world.cloud_objects(app["id"])) == 24
+    assert run("app", "ls", "--limit", "100", context="cloud").code == 0  # still usable (hot journal rolled back)
+
+
+def test_a_hang_is_killed_by_the_callers_timeout_after_committing(qlik_bin: pathlib.Path, demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+    qvf = tmp_path / "sales.qvf"
+    run("qrs", "app", "export", "create", demo["apps"]["sales"], "--output-file", str(qvf), context="qseow")
+    faults.configure(demo["path"], applied_but_failed=1.0, hang_seconds=60, fault_tiers="write", seed=3)
+    env = {**os.environ, "QLIK_SIM_STATE": demo["path"]}
+    # Which branch (5xx or hang) a call takes is seeded; try calls until one hangs.
+    for _ in range(12):
+        try:
+            done = subprocess.run(
+                [str(qlik_bin), "app", "import", "--file", str(qvf), "--json", "--context", "cloud"], capture_output=True, env=env, timeout=1.5
+            )
+            assert done.returncode == 1 and done.stderr.startswith(b"Error: 503")
+        except subprocess.TimeoutExpired:
+            break
+    else:
+        raise AssertionError("no call hung")
+    apps = World(demo["path"]).cloud_apps()
+    assert apps and all(len(World(demo["path"]).cloud_objects(a["id"])) == 8 for a in apps)  # approved scope: 8 base objects
