@@ -22,6 +22,7 @@ class Failure:
     retry_after: float | None = None
 
 
+_THREE_DIGITS = re.compile(r"[1-5][0-9]{2}")
 _STATUS_LINE = re.compile(r"Error:\s*(?:[A-Za-z ]*?\bstatus\s*)?(\d{3})\b")
 _WAIT = re.compile(r"(?i)wait\s+(\d+(?:\.\d+)?)\s*seconds?")
 _RETRY_AFTER = re.compile(r"(?i)retry-after:\s*(\d+(?:\.\d+)?)")
@@ -52,9 +53,11 @@ def classify(stdout: bytes, stderr: bytes) -> Failure:
     body = _json_object(stdout)
     if body is not None:
         raw = body.get("status")
-        if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
+        if isinstance(raw, int) and not isinstance(raw, bool) and 100 <= raw <= 599:
+            status = raw
+        elif isinstance(raw, str) and _THREE_DIGITS.fullmatch(raw):
             status = int(raw)
-        title = str(body.get("detail") or body.get("title") or "")
+        title = redact_text(str(body.get("detail") or body.get("title") or ""))
     text = redact_text(stderr.decode("utf-8", "replace"))
     first = _first_error_line(text) or title or "qlik failed without a message"
     if status is None:

@@ -16,7 +16,7 @@ _SCIM_ATTR = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
 
 
 def is_guid(value: str) -> bool:
-    return bool(_GUID.match(value))
+    return bool(_GUID.fullmatch(value))
 
 
 def qrs_string(value: str) -> str:
@@ -52,5 +52,5 @@ def scim_eq(attr: str, value: str) -> str:
 
 
 def _check(pattern: re.Pattern[str], name: str) -> None:
-    if not pattern.match(name):
+    if not pattern.fullmatch(name):
         raise ValueError(f"not a property name: {name!r}")

@@ -209,7 +209,8 @@ def demo(path: str | os.PathLike[str]) -> dict[str, Any]:
         taken: set[str] = set()
         turn = rotation.index(owner)
         for otype in OBJECT_TYPES:
-            for state in STATES:
+            # The load script is part of the app, never a user's private or community content.
+            for state in STATES if otype != "app_appscript" else ("base",):
                 if state == "base":
                     who = owner
                 else:
@@ -297,6 +298,8 @@ def generate(
         for otype in rng.choices(types, weights, k=objects_per_app):
             draw = rng.random()
             state = "private" if draw < cut_private else "community" if draw < cut_community else "base"
+            if otype == "app_appscript":
+                state = "base"
             who = owner if state == "base" else rng.randrange(owners)
             b.qrs_object(app_id, otype, f"{otype} {len(taken)}", owner_ids[who], labels[who], state, b.engine_id(otype, taken))
     b.write()

@@ -126,7 +126,7 @@ def test_export_scope_default_is_approved(demo: dict[str, Any], run: Any, tmp_pa
     published = _export(run, demo, tmp_path, "--exportScope", "published")
     assert {by_state[o["engineObjectId"]] for o in published["objects"]} == {"base", "community"}
     everything = _export(run, demo, tmp_path, "--exportscope", "all")
-    assert len(everything["objects"]) == len(demo["objects"]["sales"]) == 24
+    assert len(everything["objects"]) == len(demo["objects"]["sales"]) == 22
     assert everything["name"] == "Sales Overview"
     assert {(o["published"], o["approved"]) for o in everything["objects"]} == {(False, False), (True, False), (True, True)}
 
