@@ -283,15 +283,34 @@ def _array(value: Any) -> list[dict[str, Any]]:
 
 
 def _stream_array(path: Path, argv: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    try:
-        with open(path, "rb") as fh:
-            for item in ijson.items(fh, "item", use_float=True):
+    """The items of a JSON list (or of a `{"data": [...]}` envelope) without loading it whole.
+    Anything else is bad output, never an empty list: an app must not look as if it had no objects."""
+    with open(path, "rb") as fh:
+        head = fh.read(200)
+        fh.seek(0)
+        first = head.lstrip()[:1]
+        if first == b"[":
+            prefix = "item"
+        elif first == b"{":
+            prefix = "data.item"
+        else:
+            raise QlikBadOutput(argv, head, "output that is not a JSON list")
+        seen_data = prefix == "item"
+        try:
+            for key, event, value in ijson.parse(fh, use_float=True):
+                if key == "data" and event == "start_array":
+                    seen_data = True
+                    break
+                if prefix == "item" or (key == "" and event == "end_map"):
+                    break
+            fh.seek(0)
+            if not seen_data:
+                raise QlikBadOutput(argv, head, "a JSON object that is not a list envelope")
+            for item in ijson.items(fh, prefix, use_float=True):
                 if isinstance(item, dict):
                     yield item
-    except ijson.JSONError as e:
-        with open(path, "rb") as fh:
-            head = fh.read(200)
-        raise QlikBadOutput(argv, head, "output that is not a JSON list") from e
+        except ijson.JSONError as e:
+            raise QlikBadOutput(argv, head, "output that is not a JSON list") from e
 
 
 def _source_app(row: Any) -> SourceApp:

@@ -41,8 +41,8 @@ _TEXT_KINDS = (
     (re.compile(r"(?i)unknown (flag|command|shorthand flag)|required flag\(s\)"), "usage"),
     (re.compile(r"(?i)no space left on device|disk quota exceeded"), "disk_full"),
     (re.compile(r"(?i)could not connect to engine|session closed|websocket"), "engine_connect"),
-    (re.compile(r"(?i)connection (refused|reset)|no such host|i/o timeout|EOF\b|tls handshake"),
-     "network"),
+    (re.compile(r"(?i)connection (refused|reset)|no such host|i/o timeout|EOF\b|tls handshake"
+                r"|context deadline exceeded|Client\.Timeout"), "network"),
     (re.compile(r"(?i)x509|certificate"), "certificate"),
 )
 

@@ -7,20 +7,29 @@ from collections.abc import Iterable
 # Flags whose value is a secret: the next argv token (or the part after "=") is replaced.
 _SECRET_FLAGS = ("--api-key", "--oauth-client-secret", "--client-secret", "--password", "--token")
 _HEADER_FLAGS = ("--headers",)
-_SECRET_HEADERS = re.compile(r"(?i)\b(authorization|cookie|x-qlik-xrfkey|x-api-key)\s*[=:]\s*[^,]*")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")
+# A header's value is one token, after an optional scheme (`Bearer`, `Basic`, ...): masking "to the
+# next comma" also swallowed the rest of a line (or of a whole message) that held no secret. A
+# cookie header is every `name=value` pair up to the end of its line (or a comma in `--headers`).
+# A value already masked stays as it is (text is often redacted twice: when stored, when shown).
+_SECRET_HEADERS = re.compile(
+    r"(?i)\b(authorization|proxy-authorization|x-qlik-xrfkey|x-api-key)\"?[ \t]*[=:][ \t]*\"?(?:\*\*\*|(?:[A-Za-z][\w-]*[ \t]+)?[^\s,]+)")
+_COOKIE_HEADERS = re.compile(r"(?i)\b(set-cookie|cookie)\"?[ \t]*[=:][ \t]*(?:\*\*\*|[^,\r\n]*)")
+# A Basic credential is base64 ("user:pass" is at least 12 characters encoded); a shorter word after
+# "Basic" is prose ("Basic reporting"), not a secret.
+_BEARER = re.compile(r"(?i)\b(?:(bearer)\s+[A-Za-z0-9._~+/=-]{6,}|(basic)\s+[A-Za-z0-9+/=]{12,})")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _KV_SECRET = re.compile(
     r"(?i)\b(api[-_]?key|client[-_]?secret|oauth-client-secret|password|access[-_]?token)"
-    r"(\"?\s*[:=]\s*\"?)[^\s\",]+"
+    r"(\"?\s*[:=]\s*\"?)(?:\*\*\*|[^\s\",]+)"
 )
 MASK = "***"
 
 
 def redact_text(text: str) -> str:
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1) or m.group(2)} {MASK}", text)
     text = _JWT.sub(MASK, text)
     text = _SECRET_HEADERS.sub(lambda m: f"{m.group(1)}={MASK}", text)
+    text = _COOKIE_HEADERS.sub(lambda m: f"{m.group(1)}={MASK}", text)
     return _KV_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
 
 
