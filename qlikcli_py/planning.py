@@ -117,13 +117,15 @@ async def plan_apps(session: Session, specs: list[AppSpec], mapper: OwnerMapper,
         plans.append(await plan_app(session, spec))
     owners: dict[str, SourceOwner] = {}
     for plan in plans:
-        owners.update(plan.owners)
+        # Only owners of user content need a cloud user; base objects stay with the app owner.
+        needed = {o.owner_id for o in plan.objects if plan.reassignable(o)}
+        owners.update((k, v) for k, v in plan.owners.items() if k in needed)
     if need_emails and owners:
         emails = await session.source.emails(owners)
         owners = {k: dataclasses.replace(v, email=emails.get(k)) for k, v in owners.items()}
     resolutions = await mapper.resolve(owners.values())
     for plan in plans:
-        plan.owners = {k: owners[k] for k in plan.owners}
+        plan.owners = {k: owners.get(k, v) for k, v in plan.owners.items()}
         plan.resolutions = {k: resolutions[k] for k in plan.owners if k in resolutions}
     return plans
 
