@@ -71,7 +71,7 @@ def load(path: Path, *, shared: str, managed: str, skip_data: bool) -> list[Row]
             raise UsageProblem(f"{row.where}: no shared_space/managed_space here, in [defaults] or on the command line")
         key = (row.app_id, row.stream, row.filter)
         if key in seen:
-            raise UsageProblem(f"{row.where} repeats {seen[key]}")
+            raise UsageProblem(f"{row.where} repeats {seen[key]}: remove one of them")
         seen[key] = row.where
         out.append(row)
     return out
@@ -101,7 +101,8 @@ def _toml_fields(where: str, table: Any, allow: tuple[str, ...] | None = None) -
     for key, value in table.items():
         name = _TOML_KEYS.get(key)
         if name is None or (allow is not None and name not in allow):
-            raise UsageProblem(f"{where}: unknown key {key!r}")
+            keys = ", ".join(allow or sorted(set(_TOML_KEYS) - {"app_id"}))
+            raise UsageProblem(f"{where}: unknown key {key!r} (allowed here: {keys})")
         if name == "skip_data":
             if not isinstance(value, bool):
                 raise UsageProblem(f"{where}: skip_data must be true or false")

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import TypeVar
 
+from qlikcli_py.errors import ExitCode
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import scim_eq
@@ -59,6 +60,12 @@ _ID_SHAPE = re.compile(r"[A-Za-z0-9_-]+")
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _T = TypeVar("_T")
+
+
+class UnmatchedOwners(MigrationError):
+    """--on-unmatched fail: the same cron action as a run with unmatched owners (exit 4)."""
+
+    exit_code = ExitCode.UNMATCHED
 
 
 # -- options -------------------------------------------------------------------------------------
@@ -659,7 +666,8 @@ def _fail_if_unmatched(resolutions: Iterable[Resolution]) -> None:
     unmatched = sorted((r for r in resolutions if not r.matched), key=lambda r: r.owner.key.lower())
     if unmatched:
         listed = "; ".join(f"{_owner(r.owner)}: {r.detail}" for r in unmatched)
-        raise MigrationError(f"{len(unmatched)} owner(s) have no cloud user (--on-unmatched fail): {listed}")
+        raise UnmatchedOwners(f"{len(unmatched)} owner(s) have no cloud user (--on-unmatched fail): {listed}; "
+                              f"nothing was changed: add the users, a --mapping-file row or a --rewrite rule")
 
 
 async def _gather(aws: Iterable[Awaitable[_T]]) -> list[_T]:

@@ -11,6 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import is_guid
@@ -22,6 +24,7 @@ from qlikcli_py.models import SourceObject
 from qlikcli_py.models import SourceOwner
 from qlikcli_py.models import Space
 from qlikcli_py.models import State
+from qlikcli_py.models import engine_group
 from qlikcli_py.pacing import Pacer
 from qlikcli_py.session import Session
 from qlikcli_py.session import resolve_space
@@ -85,11 +88,13 @@ class AppPlan:
         return 3 + self.change_owner_calls(me_id)  # import + copy + move, then one per object
 
     def engine_calls(self) -> int:
-        non_base = [o for o in self.objects if o.state is not State.BASE]
-        community = sum(1 for o in non_base if o.state is State.COMMUNITY)
-        groups = Counter(o.type for o in non_base)
+        """What the clean-up of the development copy costs: one unpublish per community object,
+        one `rm` per engine group and chunk, one save (workflow.Migration._clean)."""
+        to_clean = [o for o in self.objects if o.state is not State.BASE and o.type not in NOT_REASSIGNABLE]
+        community = sum(1 for o in to_clean if o.state is State.COMMUNITY)
+        groups = Counter(engine_group(o.type) for o in to_clean)
         removals = sum(-(-n // RM_IDS_PER_CALL) for n in groups.values())
-        return community + removals + 1  # unpublish each, rm in chunks, one save
+        return community + removals + 1
 
     def unmatched(self) -> list[dict[str, Any]]:
         return [r for r in self.owner_rows() if not r["matched"]]
@@ -114,7 +119,8 @@ async def plan_apps(session: Session, specs: list[AppSpec], mapper: OwnerMapper,
         if spec.source_app_id in seen:
             continue
         seen.add(spec.source_app_id)
-        plans.append(await plan_app(session, spec))
+        with structlog.contextvars.bound_contextvars(app=spec.source_app_id, step="plan"):
+            plans.append(await plan_app(session, spec))
     owners: dict[str, SourceOwner] = {}
     for plan in plans:
         # Only owners of user content need a cloud user; base objects stay with the app owner.
@@ -140,7 +146,8 @@ async def plan_app(session: Session, spec: AppSpec) -> AppPlan:
     except QlikCommandFailed as e:
         if e.kind == "not_found":
             raise UsageProblem(
-                f"app {spec.source_app_id} does not exist on the source context {session.source.context!r}"
+                f"app {spec.source_app_id} does not exist on the source context {session.source.context!r}: "
+                f"check the id (`qlik qrs app get ID --context {session.source.context}`) or --source-context"
             ) from e
         raise
     objects, owners = await session.source.objects(app.id)

@@ -69,12 +69,12 @@ def run_apps(outcomes: list[AppOutcome], plans: dict[str, AppPlan], ledger: Ledg
     for out in outcomes:
         plan = plans[out.source_app_id]
         rows = ledger.objects(out.source_app_id)
-        reassigned: Counter[tuple[str, str]] = Counter()
+        reassigned: Counter[tuple[str, str, str]] = Counter()
         unmatched: Counter[str] = Counter()
         failed = []
         for r in rows:
             if r["status"] == "done" and r["target_owner_id"]:
-                reassigned[(r["source_owner"], r["target_owner_id"])] += 1
+                reassigned[(r["source_owner"], r["target_owner_id"], r["rule"] or "")] += 1
             elif r["status"] == "unmatched":
                 unmatched[r["source_owner"]] += 1
             elif r["status"] in ("failed", "sent", "pending"):
@@ -88,7 +88,8 @@ def run_apps(outcomes: list[AppOutcome], plans: dict[str, AppPlan], ledger: Ledg
             "managed_space": {"id": plan.managed.id, "name": plan.managed.name},
             "seconds": out.seconds, "error": out.error, "notes": out.notes,
             "objects": {"total": len(plan.objects), "by_type_and_state": plan.counts()},
-            "reassigned": [{"source_owner": k[0], "cloud_user_id": k[1], "objects": n}
+            "reassigned": [{"source_owner": k[0], "cloud_user_id": k[1], "rule": k[2] or None, "objects": n,
+                            "detail": reasons.get(k[0], {}).get("detail")}
                            for k, n in sorted(reassigned.items())],
             "unmatched": [{"source_owner": k, "name": reasons.get(k, {}).get("name"), "objects": n,
                            "detail": reasons.get(k, {}).get("detail")} for k, n in sorted(unmatched.items())],
@@ -116,7 +117,8 @@ def render_run(doc: dict[str, Any]) -> str:
             lines.append(f"  dev copy      {app['copy_app_id']}  in shared space {app['shared_space']['name']!r}")
         lines += _counts_lines(app["objects"]["by_type_and_state"])
         for r in app["reassigned"]:
-            lines.append(f"  reassigned    {r['objects']:>5}  {r['source_owner']} -> {r['cloud_user_id']}")
+            how = f" (by {r['rule']})" if r.get("rule") else ""
+            lines.append(f"  reassigned    {r['objects']:>5}  {r['source_owner']} -> {r['cloud_user_id']}{how}")
         for u in app["unmatched"]:
             lines.append(f"  UNMATCHED     {u['objects']:>5}  {u['source_owner']} ({u['name']}): {u['detail']}")
         for f in app["failed_objects"][:10]:

@@ -569,7 +569,7 @@ def test_fail_raises_listing_every_unmatched_owner() -> None:
     with pytest.raises(MigrationError) as e:
         resolve(FakeTarget(JANE), owners, on_unmatched=OnUnmatched("fail"))
     message = str(e.value)
-    assert not isinstance(e.value, UsageProblem) and e.value.exit_code == ExitCode.FAILED
+    assert not isinstance(e.value, UsageProblem) and e.value.exit_code == ExitCode.UNMATCHED  # same cron action as unmatched owners
     assert message.startswith("2 owner(s) have no cloud user")
     assert "ACME\\ghost (Casper): no cloud user with subject ACME\\ghost" in message
     assert "EU\\zed (Zed)" in message and "jdoe" not in message

@@ -10,6 +10,9 @@ import orjson
 from qlikcli_py.cli.options import build_settings
 from qlikcli_py.cli.options import connection_options
 from qlikcli_py.cli.options import opt
+from qlikcli_py.cli.output import bind_run
+from qlikcli_py.cli.output import one_line
+from qlikcli_py.errors import ExitCode
 from qlikcli_py.jobs.doctor import doctor as doctor_job
 
 _MARK = {"pass": "ok  ", "fail": "FAIL", "info": "info"}
@@ -23,8 +26,10 @@ _MARK = {"pass": "ok  ", "fail": "FAIL", "info": "info"}
      help="Check this export dir [default: STATE_DIR/exports].")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def doctor(shared_space: str, managed_space: str, export_dir: Path | None, as_json: bool, **params: Any) -> int:
-    """Check everything a migration needs, one line per check with the fix. Exit 0 only when all pass."""
+    """Check everything a migration needs, one line per check with the fix. Exit 0 only when all
+    pass, 2 (a configuration problem; nothing was changed) when one fails."""
     settings = build_settings(params)
+    bind_run(settings.run_id, "doctor")
     settings.conn.scratch = settings.state_dir / "tmp"
     results = asyncio.run(doctor_job(settings.conn, shared=shared_space, managed=managed_space,
                                      export_dir=export_dir or settings.state_dir / "exports"))
@@ -34,7 +39,6 @@ def doctor(shared_space: str, managed_space: str, export_dir: Path | None, as_js
                                 option=orjson.OPT_INDENT_2).decode())
     else:
         for r in results:
-            click.echo(f"{_MARK[r.status]}  {r.name:<20} {r.detail}")
-            if r.fix and r.status != "pass":
-                click.echo(f"      {'':<20} fix: {r.fix}")
-    return 1 if failed else 0
+            fix = f" -- fix: {r.fix}" if r.fix and r.status != "pass" else ""
+            click.echo(one_line(f"{_MARK[r.status]}  {r.name:<20} {r.detail}{fix}"))
+    return ExitCode.USAGE if failed else ExitCode.OK

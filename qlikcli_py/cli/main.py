@@ -13,6 +13,8 @@ import structlog
 
 from qlikcli_py import logs
 from qlikcli_py.cli.doctor import doctor
+from qlikcli_py.cli.output import one_line
+from qlikcli_py.cli.output import problem
 from qlikcli_py.cli.plan import plan
 from qlikcli_py.cli.run import run
 from qlikcli_py.cli.status import status
@@ -56,25 +58,32 @@ def main(argv: list[str] | None = None) -> int:
         return int(rv or 0)
     except click.exceptions.Exit as e:
         return e.exit_code
+    except click.UsageError as e:  # bad flags or values: one line with where to look, not the usage text
+        if type(e).__name__ == "NoArgsIsHelpError" and e.ctx is not None:  # bare `qlik-migrate`
+            click.echo(e.ctx.get_help(), err=True)
+            return ExitCode.USAGE
+        where = f"`{e.ctx.command_path} --help`" if e.ctx is not None else "`qlik-migrate --help`"
+        problem(f"{e.format_message()} (see {where})")
+        return ExitCode.USAGE
     except click.ClickException as e:
-        e.show()
+        problem(e.format_message())
         return e.exit_code
-    except click.exceptions.Abort:
-        click.echo("qlik-migrate: interrupted", err=True)
+    except click.exceptions.Abort:  # click's form of KeyboardInterrupt (after an empty line on stderr)
+        problem("interrupted; run again to resume")
         return ExitCode.INTERRUPTED
     except MigrationError as e:
-        click.echo(f"qlik-migrate: {redact_text(str(e))}", err=True)
+        problem(str(e))
         return e.exit_code
     except QlikError as e:
-        click.echo(f"qlik-migrate: {redact_text(str(e))}; run again to resume", err=True)
+        problem(f"{e}; run again to resume")
         return ExitCode.FAILED
     except KeyboardInterrupt:
-        click.echo("qlik-migrate: interrupted; run again to resume", err=True)
+        problem("interrupted; run again to resume")
         return ExitCode.INTERRUPTED
     except Exception as e:  # a bug: one line here, the traceback in a file
         path = _crash_log(traceback.format_exc())
-        click.echo(f"qlik-migrate: unexpected error ({type(e).__name__}: {redact_text(str(e))[:300]}); "
-                   f"this is a bug, the traceback is in {path}", err=True)
+        problem(f"unexpected error ({type(e).__name__}: {one_line(str(e))[:300]}); "
+                f"this is a bug, the traceback is in {path}")
         return ExitCode.BUG
 
 

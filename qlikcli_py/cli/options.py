@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from qlikcli_py.errors import UsageProblem
+from qlikcli_py.filters import is_guid
 from qlikcli_py.ledger import default_state_dir
 from qlikcli_py.mapping import load_options
 from qlikcli_py.planning import AppSpec
@@ -41,15 +42,46 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
         raise click.BadParameter(f"cannot read {path}: {e.strerror}") from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise click.BadParameter(f"{path} is not valid UTF-8 TOML: {e}") from e
-    known = {p.name for p in ctx.command.params if p.name}
+    if not isinstance(doc, dict):
+        raise click.BadParameter(f"{path} must hold `key = value` settings")
+    known = _setting_names(ctx.command)
+    # One file serves every command (run, plan, verify, doctor): a key another command takes is
+    # skipped here, a key no command takes is a typo and stops the command.
+    group = ctx.parent.command if ctx.parent is not None else None
+    elsewhere: dict[str, str] = {}
+    top: dict[str, str] = {}
+    if isinstance(group, click.Group):
+        top = _setting_names(group)
+        for other in group.commands.values():
+            elsewhere.update(_setting_names(other))
     values = {}
     for key, val in doc.items():
-        name = key.replace("-", "_")
-        if name not in known or name == "config":
-            raise click.BadParameter(f"{path}: unknown setting {key!r} for `{ctx.command.name}`")
-        values[name] = val
+        name = str(key).replace("-", "_")
+        if name == "config":
+            raise click.BadParameter(f"{path}: a config file cannot name another config file")
+        if name in known:
+            values[known[name]] = val
+        elif name in top:
+            raise click.BadParameter(f"{path}: {key!r} is an option of qlik-migrate itself: pass "
+                                     f"--{name.replace('_', '-')} before the command or set {_env(name)}")
+        elif name not in elsewhere:
+            raise click.BadParameter(f"{path}: unknown setting {key!r}: remove it, or use a long option "
+                                     f"name as the key (e.g. target-context)")
     ctx.default_map = {**(ctx.default_map or {}), **values}
     return value
+
+
+def _setting_names(command: click.Command) -> dict[str, str]:
+    """Config keys a command takes (long flag names, `-` or `_`) -> parameter names."""
+    names: dict[str, str] = {}
+    for param in command.params:
+        if not isinstance(param, click.Option) or not param.name:
+            continue
+        names[param.name] = param.name
+        for decl in param.opts:
+            if decl.startswith("--"):
+                names[decl[2:].replace("-", "_")] = param.name
+    return names
 
 
 config_option = opt("--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False,
@@ -123,6 +155,10 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
         read_rate=p.get("read_rate", 1000.0), write_rate=p.get("write_rate", 100.0),
         timeout=p.get("call_timeout", 300.0),
     )
+    for app_id in p.get("app_ids", ()):  # checked before anything runs, not after the preflight
+        if not is_guid(app_id.strip()):
+            raise UsageProblem(f"{app_id!r} is not a QRS app id (a GUID like 5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c): "
+                               f"check the APP_ID arguments")
     specs = [AppSpec(a.strip(), p.get("shared_space", ""), p.get("managed_space", ""), p.get("skip_data", False))
              for a in p.get("app_ids", ())]
     if p.get("manifest") is not None and not specs:

@@ -12,6 +12,7 @@ from qlikcli_py.cli.options import mapping_options
 from qlikcli_py.cli.options import opt
 from qlikcli_py.cli.options import require_apps
 from qlikcli_py.cli.options import selection_options
+from qlikcli_py.cli.output import bind_run
 from qlikcli_py.jobs.plan import plan as plan_job
 
 
@@ -28,6 +29,7 @@ def plan(**params: Any) -> int:
     if params.get("report"):
         params["report"] = Path(params["report"])
     settings = build_settings(params)
+    bind_run(settings.run_id, "plan")
     code, doc = asyncio.run(plan_job(settings))
     click.echo(report.render_plan(doc))
     return code

@@ -11,6 +11,7 @@ from qlikcli_py.cli.options import connection_options
 from qlikcli_py.cli.options import mapping_options
 from qlikcli_py.cli.options import report_options
 from qlikcli_py.cli.options import selection_options
+from qlikcli_py.cli.output import bind_run
 from qlikcli_py.jobs.verify import verify as verify_job
 
 
@@ -24,6 +25,7 @@ def verify(**params: Any) -> int:
     development copy holds base objects only. With no APP_IDS, every app in the ledger. Exit 0
     only when everything matches."""
     settings = build_settings(params)
+    bind_run(settings.run_id, "verify")
     code, doc = asyncio.run(verify_job(settings))
     click.echo(report.render_verify(doc))
     return code

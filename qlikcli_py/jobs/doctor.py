@@ -1,6 +1,7 @@
 """`qlik-migrate doctor`: every precondition of a migration, one line each, with the fix."""
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,6 @@ from qlikcli_py.commands import Target
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
-from qlikcli_py.jobs.common import check_writable_dir
 from qlikcli_py.session import Connection
 from qlikcli_py.session import check_context
 from qlikcli_py.session import explain
@@ -99,14 +99,22 @@ async def _target(out: list[Result], target: Target, conn: Connection, shared: s
 
 
 def _export_dir(out: list[Result], path: Path) -> None:
-    try:
-        check_writable_dir(path, "--export-dir")
-    except MigrationError as e:
-        out.append(Result("export dir", "fail", str(e), "pass --export-dir DIR on a writable disk"))
+    """Checked without creating anything: an existing dir must be writable; a missing one needs a
+    writable existing ancestor (a run creates it)."""
+    fix = "pass --export-dir DIR on a writable disk"
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        out.append(Result("export dir", "fail", f"--export-dir {path} cannot be created: {existing} is not a directory", fix))
         return
-    free = shutil.disk_usage(path).free
+    if not os.access(existing, os.W_OK | os.X_OK):
+        out.append(Result("export dir", "fail", f"--export-dir {path}: {existing} is not writable", fix))
+        return
+    free = shutil.disk_usage(existing).free
+    state = "writable" if existing == path else f"will be created in {existing}"
     if free < MIN_FREE_BYTES:
-        out.append(Result("export dir", "fail", f"{path}: only {free >> 20} MiB free",
+        out.append(Result("export dir", "fail", f"{path}: {state}, only {free >> 20} MiB free",
                           "free space or pass --export-dir on a larger disk"))
     else:
-        out.append(Result("export dir", "pass", f"{path}: writable, {free >> 30} GiB free"))
+        out.append(Result("export dir", "pass", f"{path}: {state}, {free >> 30} GiB free"))
