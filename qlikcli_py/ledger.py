@@ -215,6 +215,12 @@ class Ledger:
     def apps(self) -> list[AppRecord]:
         return [AppRecord(**dict(r)) for r in self.db.execute("SELECT * FROM apps ORDER BY name, source_app_id")]
 
+    def apps_named(self, name: str, shared_space_id: str) -> list[AppRecord]:
+        """Apps migrated under one name into one shared space (their imports and copies look alike)."""
+        rows = self.db.execute("SELECT * FROM apps WHERE name=? AND shared_space_id=? ORDER BY source_app_id",
+                               (name, shared_space_id))
+        return [AppRecord(**dict(r)) for r in rows]
+
     def begin_app(self, source_app_id: str, name: str, modified: str, shared: str, managed: str) -> AppRecord:
         with self.tx() as db:
             db.execute(
@@ -266,6 +272,16 @@ class Ledger:
     def known_cloud_app_ids(self) -> set[str]:
         ids = {r[0] for r in self.db.execute("SELECT imported_app_id FROM imports")}
         ids |= {r[0] for r in self.db.execute("SELECT copy_app_id FROM apps WHERE copy_app_id IS NOT NULL")}
+        return ids
+
+    def superseded_cloud_app_ids(self) -> set[str]:
+        """Imports and dev copies of migrations superseded by --force (the apps' history). They
+        stay on the tenant under the same name and owner, the earlier dev copy in the very shared
+        space a new import lands in: an interrupted re-migration must not adopt one of them."""
+        ids: set[str] = set()
+        for (history,) in self.db.execute("SELECT history FROM apps WHERE history != '[]'"):
+            for entry in orjson.loads(history):
+                ids |= {v for k in ("imported_app_id", "copy_app_id") if isinstance(v := entry.get(k), str) and v}
         return ids
 
     # -- objects --------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import re
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -91,6 +92,7 @@ class Migration:
         self.opts = opts
         self.progress = progress
         self._quota_lock = asyncio.Lock()
+        self._creation_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._stop_imports = False
 
     async def run(self, plans: list[AppPlan]) -> list[AppOutcome]:
@@ -216,6 +218,10 @@ class Migration:
 
     # -- 2. import ------------------------------------------------------------------------------
     async def _import(self, plan: AppPlan, rec: AppRecord) -> None:
+        async with self._creating(plan) as rec:
+            await self._import_unique(plan, rec)
+
+    async def _import_unique(self, plan: AppPlan, rec: AppRecord) -> None:
         app = plan.app
         if rec.imported_app_id:
             return
@@ -255,6 +261,10 @@ class Migration:
 
     # -- 3. copy --------------------------------------------------------------------------------
     async def _copy(self, plan: AppPlan, rec: AppRecord) -> None:
+        async with self._creating(plan) as rec:
+            await self._copy_unique(plan, rec)
+
+    async def _copy_unique(self, plan: AppPlan, rec: AppRecord) -> None:
         # The development copy is taken BEFORE any owner change: the importer still owns every
         # object, so the copy holds them all and the clean-up (as their owner) can remove them.
         app = plan.app
@@ -284,11 +294,44 @@ class Migration:
             raise MigrationError(f"the copy {copy.id} landed in space {copy.space_id}, not {plan.shared.id}")
         self.ledger.update_app(app.id, copy_app_id=copy.id, step="copy")
 
+    @contextlib.asynccontextmanager
+    async def _creating(self, plan: AppPlan) -> AsyncIterator[AppRecord]:
+        """Imports and copies land in the shared space under the source app's name, and an
+        interrupted one is recognised by name, owner and creation time only: two apps of one name
+        (the same name in two streams is common) with interrupted creations at once would each
+        take the other's. So creations of one name into one space take turns, and each first
+        settles any namesake's interrupted creation (left by a killed run, perhaps of other apps):
+        there is never more than one unsettled per name, and what is found is surely its."""
+        key = (plan.shared.id, plan.app.name)
+        async with self._creation_locks.setdefault(key, asyncio.Lock()):
+            for other in self.ledger.apps_named(plan.app.name, plan.shared.id):
+                if other.source_app_id != plan.app.id:
+                    await self._settle_creation(other)
+            yield self._record(plan.app.id)  # fresh: a namesake may have settled this app's
+
+    async def _settle_creation(self, rec: AppRecord) -> None:
+        """Settle an app's interrupted import or copy from the tenant: adopt what it created, or
+        forget the attempt when it created nothing."""
+        if rec.import_started_at and not rec.imported_app_id:
+            found = await self._find_created(rec.shared_space_id, rec.name, rec.import_started_at, "import")
+            if found:
+                self.ledger.record_import(rec.source_app_id, found.id)
+                log.info("import.adopted", imported_app_id=found.id, for_app=rec.source_app_id)
+            else:
+                self.ledger.update_app(rec.source_app_id, import_started_at=None)
+        elif rec.imported_app_id and rec.copy_started_at and not rec.copy_app_id:
+            found = await self._find_created(rec.shared_space_id, rec.name, rec.copy_started_at, "copy",
+                                             exclude={rec.imported_app_id})
+            if found:
+                self.ledger.update_app(rec.source_app_id, copy_app_id=found.id, step="copy")
+            else:
+                self.ledger.update_app(rec.source_app_id, copy_started_at=None)
+
     async def _find_created(self, space_id: str, name: str, since: str, what: str, *, wait: bool = False,
                             exclude: Iterable[str] = ()) -> CloudApp | None:
         """The app a call may have created: same space, name and owner (the migration identity),
-        created after the call started, and not already known to the ledger."""
-        known = self.ledger.known_cloud_app_ids() | set(exclude)
+        created after the call started, and not already known to the ledger (nor superseded)."""
+        known = self.ledger.known_cloud_app_ids() | self.ledger.superseded_cloud_app_ids() | set(exclude)
         floor = _parse_ts(since) - _CLOCK_SLACK
         for attempt in range(_FIND_ATTEMPTS if wait else 1):
             if attempt:
