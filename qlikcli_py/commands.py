@@ -264,8 +264,11 @@ class Target:
 
     async def unpublish(self, app_id: str, object_id: str, object_type: str, *,
                         session: str | None = None) -> None:
+        # Idempotent: unpublishing twice, or removing an id already gone (answered "not found"
+        # and taken as done by the caller), changes nothing.
         await self.qlik.run("app", engine_group(object_type), "unpublish", object_id, "--app", app_id,
-                            "--no-data", *self._engine(session), context=self.context, tier="engine")
+                            "--no-data", *self._engine(session), context=self.context, tier="engine",
+                            idempotent=True)
 
     async def remove(self, app_id: str, object_ids: list[str], object_type: str, *,
                      session: str | None = None) -> None:
@@ -273,7 +276,7 @@ class Target:
             chunk = object_ids[i:i + _RM_IDS_PER_CALL]
             await self.qlik.run("app", engine_group(object_type), "rm", *chunk, "--app", app_id,
                                 "--no-save", "--no-data", *self._engine(session),
-                                context=self.context, tier="engine")
+                                context=self.context, tier="engine", idempotent=True)
 
     async def save(self, app_id: str, *, session: str | None = None) -> None:
         await self.qlik.run("app", "build", "--app", app_id, "--no-reload", "--no-data",

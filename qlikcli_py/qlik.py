@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import re
 import shutil
@@ -56,11 +57,13 @@ class QlikResult:
     seconds: float
 
 
-def _die_with_parent() -> None:  # pragma: no cover (runs in the forked child)
+def _die_with_parent(parent: int) -> None:  # pragma: no cover (runs in the forked child)
     # A qlik child must not outlive a killed migration run: an orphan that applied a change after
     # the run died would race the next run's reconciliation. PR_SET_PDEATHSIG = 1 (Linux only).
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died between fork and prctl: too late for the signal
+        os._exit(1)
 
 
 def child_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -184,7 +187,7 @@ class Qlik:
                 # would add that latency to every call. The timeout is ours (SIGTERM, then SIGKILL).
                 kwargs: dict[str, Any] = dict(
                     _bg=True, _bg_exc=False, _done=done, _return_cmd=True, _tty_out=False,
-                    _env=self._env, _preexec_fn=_die_with_parent,
+                    _env=self._env, _preexec_fn=functools.partial(_die_with_parent, os.getpid()),
                 )
                 if out_file is not None:
                     kwargs["_out"] = out_file

@@ -58,6 +58,9 @@ _DEFINITE = frozenset({"bad_request", "unauthorized", "forbidden", "not_found", 
 _CLOCK_SLACK = dt.timedelta(minutes=10)  # tolerated skew between this machine and the tenant
 _FIND_ATTEMPTS = 3  # the items index behind `app ls` is eventually consistent
 _FIND_DELAY = 2.0
+_LISTING_LAG = dt.timedelta(minutes=5)
+_SEND_ATTEMPTS = 3  # change-owner sends per object in one run, each after the layout shows it unapplied
+_SETTLED, _OURS, _UNKNOWN = "settled", "ours", "unknown"
 
 
 class QuotaReached(Exception):
@@ -226,7 +229,8 @@ class Migration:
         if rec.imported_app_id:
             return
         if rec.import_started_at:
-            found = await self._find_created(plan.shared.id, app.name, rec.import_started_at, "import")
+            found = await self._find_created(plan.shared.id, app.name, rec.import_started_at, "import",
+                                             wait=_recent(rec.import_started_at))
             if found:
                 self.ledger.record_import(app.id, found.id)
                 log.info("import.adopted", imported_app_id=found.id)
@@ -274,7 +278,7 @@ class Migration:
             return
         if rec.copy_started_at:
             found = await self._find_created(plan.shared.id, app.name, rec.copy_started_at, "copy",
-                                             exclude={rec.imported_app_id})
+                                             exclude={rec.imported_app_id}, wait=_recent(rec.copy_started_at))
             if found:
                 self.ledger.update_app(app.id, copy_app_id=found.id, step="copy")
                 return
@@ -384,34 +388,40 @@ class Migration:
         try:
             if row["status"] == "sent":
                 # An earlier attempt may have been applied: read the truth before trying again.
-                if await self._settle(cloud_app, app_id, row):
+                if await self._settle(cloud_app, app_id, row) != _OURS:
                     return
-            self.ledger.set_object(app_id, object_id, status="sent")
-            try:
-                new_owner = await self.s.target.change_owner(cloud_app, object_id, target)
-            except (QlikCommandFailed, QlikTimeout) as e:
-                if isinstance(e, QlikCommandFailed) and e.kind == "not_found":
-                    self.ledger.set_object(app_id, object_id, status="failed",
-                                           error="not in the imported app (404)")
+            for attempt in range(_SEND_ATTEMPTS):
+                self.ledger.set_object(app_id, object_id, status="sent")
+                try:
+                    new_owner = await self.s.target.change_owner(cloud_app, object_id, target)
+                except (QlikCommandFailed, QlikTimeout) as e:
+                    if isinstance(e, QlikCommandFailed) and e.kind == "not_found":
+                        self.ledger.set_object(app_id, object_id, status="failed",
+                                               error="not in the imported app (404)")
+                        return
+                    if isinstance(e, QlikCommandFailed) and e.kind == "bad_request":
+                        self.ledger.set_object(app_id, object_id, status="failed", error=f"rejected: {e.detail}")
+                        return
+                    verdict = await self._settle(cloud_app, app_id, row)
+                    if verdict == _OURS and attempt + 1 < _SEND_ATTEMPTS:
+                        continue  # the layout shows it did not apply: sending again is safe
+                    if verdict != _SETTLED:
+                        self.ledger.set_object(app_id, object_id, status="sent", error=str(e))
                     return
-                if isinstance(e, QlikCommandFailed) and e.kind == "bad_request":
-                    self.ledger.set_object(app_id, object_id, status="failed", error=f"rejected: {e.detail}")
+                if new_owner and new_owner != target:
+                    self.ledger.set_object(app_id, object_id, status="failed", result_owner_id=new_owner,
+                                           error=f"change-owner answered owner {new_owner}, expected {target}")
                     return
-                if not await self._settle(cloud_app, app_id, row, after=e):
-                    self.ledger.set_object(app_id, object_id, status="sent", error=str(e))
+                self.ledger.set_object(app_id, object_id, status="done", result_owner_id=new_owner or target,
+                                       evidence="change-owner")
                 return
-            if new_owner and new_owner != target:
-                self.ledger.set_object(app_id, object_id, status="failed", result_owner_id=new_owner,
-                                       error=f"change-owner answered owner {new_owner}, expected {target}")
-                return
-            self.ledger.set_object(app_id, object_id, status="done", result_owner_id=new_owner or target,
-                                   evidence="change-owner")
         finally:
             self.progress.object_done()
 
-    async def _settle(self, cloud_app: str, app_id: str, row: Any, after: Exception | None = None) -> bool:
-        """Decide from the object's layout whether an earlier change-owner took effect.
-        Returns True when the object is settled (done or failed for good)."""
+    async def _settle(self, cloud_app: str, app_id: str, row: Any) -> str:
+        """Decide from the object's layout whether an earlier change-owner took effect. Returns
+        _SETTLED (recorded done or failed for good), _OURS (not applied: still the migration
+        identity's, safe to send) or _UNKNOWN (could not tell: stays `sent` for the next run)."""
         object_id, target = row["object_id"], row["target_owner_id"]
         try:
             obj = await self.s.target.layout(cloud_app, object_id, row["type"])
@@ -419,24 +429,24 @@ class Migration:
             if e.kind == "forbidden" and row["state"] == State.PRIVATE.value and not self.s.admin_apps:
                 self.ledger.set_object(app_id, object_id, status="done", result_owner_id=target,
                                        evidence="hidden: private object no longer visible to the migration identity")
-                return True
+                return _SETTLED
             if e.kind == "not_found":
                 self.ledger.set_object(app_id, object_id, status="failed", error="not in the imported app")
-                return True
-            return False
+                return _SETTLED
+            return _UNKNOWN
         except QlikError:
-            return False
+            return _UNKNOWN
         if obj.owner_id == target:
             self.ledger.set_object(app_id, object_id, status="done", result_owner_id=target, evidence="layout")
-            return True
+            return _SETTLED
         if obj.owner_id == self.s.me_id:
-            return False  # still ours: the caller (re)sends the change
+            return _OURS
         self.ledger.set_object(
             app_id, object_id, status="failed", result_owner_id=obj.owner_id,
             error=(f"owned by {obj.owner_id}, not the migration identity: only its owner or an OAuth client "
                    f"with admin.apps can change it"),
         )
-        return True
+        return _SETTLED
 
     # -- 5. move --------------------------------------------------------------------------------
     async def _move(self, plan: AppPlan, rec: AppRecord) -> None:
@@ -524,6 +534,12 @@ async def fan_out(items: list[T], fn: Callable[[T], Awaitable[None]], workers: i
             await fn(item)
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(items))))))
+
+
+def _recent(started: str) -> bool:
+    """An interrupted creation started moments ago may not be in the (eventually consistent)
+    `app ls` listing yet: look again a few times before concluding it created nothing."""
+    return dt.datetime.now(dt.timezone.utc) - _parse_ts(started) < _LISTING_LAG
 
 
 def _definite(exc: Exception) -> bool:
