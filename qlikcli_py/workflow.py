@@ -403,9 +403,13 @@ class Migration:
                         self.ledger.set_object(app_id, object_id, status="failed", error=f"rejected: {e.detail}")
                         return
                     verdict = await self._settle(cloud_app, app_id, row)
-                    if verdict == _OURS and attempt + 1 < _SEND_ATTEMPTS:
-                        continue  # the layout shows it did not apply: sending again is safe
-                    if verdict != _SETTLED:
+                    if verdict == _OURS and _definite(e):
+                        # Refused (403 and the like) and still ours: sending again would be refused
+                        # again. Failed for this run; the next run tries it anew.
+                        self.ledger.set_object(app_id, object_id, status="failed", error=str(e))
+                    elif verdict == _OURS and attempt + 1 < _SEND_ATTEMPTS:
+                        continue  # an ambiguous failure the layout shows unapplied: safe to resend
+                    elif verdict != _SETTLED:
                         self.ledger.set_object(app_id, object_id, status="sent", error=str(e))
                     return
                 if new_owner and new_owner != target:
