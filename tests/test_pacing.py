@@ -37,5 +37,5 @@ def test_zero_rate_means_no_pacing_and_buckets_are_per_context():
     pacer = Pacer(read_per_min=0, write_per_min=60)
     assert pacer._bucket("a", "read") is None
     assert pacer._bucket("a", "write") is not pacer._bucket("b", "write")
-    assert pacer.minimum_seconds("write", 65) == 60.0  # first 5 ride the burst, 60 more at 1/s
+    assert pacer.minimum_seconds("write", 61) == 60.0  # the first goes at once, 60 more at 1/s
     assert pacer.minimum_seconds("read", 1000) == 0.0

@@ -1,0 +1,53 @@
+"""scripts/bench and scripts/scale at toy sizes, so the scripts cannot rot. Figures are not checked
+beyond being there: the scripts measure, they do not judge."""
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(name: str) -> ModuleType:
+    loader = importlib.machinery.SourceFileLoader(f"script_{name}", str(ROOT / "scripts" / name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[loader.name] = module
+    loader.exec_module(module)
+    return module
+
+
+def test_bench_runs_its_phases_at_toy_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load("bench")
+    out = tmp_path / "bench.json"
+    assert bench.main(["--objects", "6", "--owners", "2", "--latency", "0", "--workers", "2",
+                       "--only", "paced,cpu,spawn", "--spawns", "3", "--json", str(out),
+                       "--keep", str(tmp_path / "bench")]) == 0
+    printed = capsys.readouterr().out
+    assert "## paced" in printed and "## cpu" in printed and "## spawn" in printed
+    doc = json.loads(out.read_text())
+    run = doc["cpu"]["run"]
+    assert run["rc"] == 0 and run["tool_cpu"] > 0 and run["tool_maxrss_mb"] > 0
+    assert run["calls"]["write"] >= 3 and "reassign" in run["steps"]
+    # wait4 of the tool = the tool itself + the simulator processes it reaped
+    assert run["wait4_cpu"] >= run["tool_cpu"] + run["children_cpu"] - 0.05
+    assert doc["paced"]["objects_failed_429"] == 0 and doc["paced"]["run"]["rc"] == 0
+    assert doc["spawn"]["sh_cpu_ms"] > 0
+
+
+def test_scale_runs_a_complete_migration_at_toy_size(tmp_path: Path) -> None:
+    scale = load("scale")
+    out = tmp_path / "scale.json"
+    assert scale.main(["--run-objects", "6", "--users", "20", "--owners", "2", "--only", "run",
+                       "--json", str(out), "--keep", str(tmp_path / "scale")]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["run"]["rc"] == 0 and doc["run"]["app_status"] == "done"
+    assert doc["run"]["tool_maxrss_mb"] > 0
+    assert [w["part"] for w in doc["run"]["windows"]][:2] == ["start, preflight, plan", "export"]
