@@ -1,4 +1,4 @@
-"""SCIM (RFC 7644) `--filter` expressions of the Cloud users and spaces APIs, compiled to SQL.
+r"""SCIM (RFC 7644) `--filter` expressions of the Cloud users and spaces APIs, compiled to SQL.
 
 Supported: `attr eq "v"`, `attr co "v"`, `and`, `or`, `not`, parentheses. Values are double-quoted
 strings in which `\\` is one backslash and `\"` is a quote; a lone backslash before any other
