@@ -175,8 +175,10 @@ class Qlik:
             finished: asyncio.Future[None] = loop.create_future()
 
             def done(_cmd: Any, _success: bool, _exit_code: int) -> None:
-                # sh calls this from its own thread; hand the news to the event loop.
-                loop.call_soon_threadsafe(_resolve, finished)
+                # sh calls this from its own thread; hand the news to the event loop. A loop
+                # already closed (the run is ending on an error) has no one left to tell.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_resolve, finished)
 
             started = time.monotonic()
             out_file = open(stdout_path, "wb") if stdout_path is not None else None  # noqa: SIM115
