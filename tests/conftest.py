@@ -99,3 +99,11 @@ def fake_qlik(no_real_qlik: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     unexpected = fake.unexpected()
     if unexpected and not fake.allow_unexpected:
         pytest.fail(f"fake qlik got calls no scenario step matched: {unexpected}")
+
+
+@pytest.fixture(scope="session")
+def real_qlik_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Qlik's real qlik-cli 1.4.0 (vendored in tests/realqlik), extracted once per session."""
+    from realqlik import extract
+
+    return extract(tmp_path_factory.mktemp("real-qlik-cli"))
