@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from api_specs import cloud_types
+from api_specs import qrs_definitions
 from fakeqlik import FIXTURES_DIR
 from fakeqlik import ROOT
 from fakeqlik import command_words
@@ -19,7 +21,6 @@ from fakeqlik import load_fixture
 from fakeqlik import step
 from fakeqlik import validate_fixture
 
-SPECS = ROOT.parent / "shared" / "specs"
 SCRIPT = ROOT / "scripts" / "record-fixtures"
 
 
@@ -125,10 +126,8 @@ def test_inferred_parts_are_marked(name):
 
 # -- shapes against the specs ---------------------------------------------------------------------
 def _spec_fields():
-    if not SPECS.is_dir():
-        pytest.skip("../shared/specs not present")
-    qrs = json.loads((SPECS / "qrs-repository-38.22.0.json").read_text())["definitions"]
-    cloud = json.loads((SPECS / "qlik-cloud-types.json").read_text())["types"]
+    qrs = qrs_definitions()
+    cloud = cloud_types()
     return ({k: set(v.get("properties", {})) for k, v in qrs.items()}, {k: set(v) for k, v in cloud.items()})
 
 

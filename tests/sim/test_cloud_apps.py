@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 from typing import Any
 
 import pytest
 
+from api_specs import cloud_types
 from qlikcli_py.sim.store import World
 
 from .conftest import object_by_state
-
-TYPES = json.loads((pathlib.Path(__file__).resolve().parents[3] / "shared/specs/qlik-cloud-types.json").read_text())["types"] if (
-    pathlib.Path(__file__).resolve().parents[3] / "shared/specs/qlik-cloud-types.json"
-).exists() else None
 
 
 def export_all(run: Any, demo: dict[str, Any], tmp_path: pathlib.Path, app: str = "sales", scope: str = "all") -> pathlib.Path:
@@ -34,18 +30,18 @@ def states(world: World, app_id: str) -> dict[str, tuple[str, bool, bool]]:
     return {o["object_id"]: (o["owner_id"], o["published"], o["approved"]) for o in world.cloud_objects(app_id)}
 
 
-@pytest.mark.skipif(TYPES is None, reason="../shared/specs not available")
 def test_nxapp_and_item_fields_are_in_the_spec(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+    types = cloud_types()
     app = import_app(run, demo, export_all(run, demo, tmp_path))
-    assert set(app) <= set(TYPES["apps.NxApp"])
+    assert set(app) <= set(types["apps.NxApp"])
     # spaceId and _resourcetype are not in @qlik/api's NxAttributes but are in the reference's JSON.
-    assert set(app["attributes"]) - set(TYPES["apps.NxAttributes"]) == {"spaceId", "_resourcetype"}
+    assert set(app["attributes"]) - set(types["apps.NxAttributes"]) == {"spaceId", "_resourcetype"}
     item = run("app", "ls", "--spaceId", demo["spaces"]["Finance Dev"], context="cloud").json()[0]
-    assert set(item) <= set(TYPES["items.ItemResultResponseBody"])
+    assert set(item) <= set(types["items.ItemResultResponseBody"])
     user = run("user", "me", context="cloud").json()
-    assert set(user) <= set(TYPES["users.User"])
+    assert set(user) <= set(types["users.User"])
     space = run("space", "get", demo["spaces"]["Finance"], context="cloud").json()
-    assert set(space) <= set(TYPES["spaces.Space"])
+    assert set(space) <= set(types["spaces.Space"])
 
 
 def test_import_makes_a_new_app_owned_by_the_importer(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:

@@ -8,30 +8,21 @@ from typing import Any
 
 import pytest
 
+from api_specs import qrs_fields
 from qlikcli_py.sim import faults, qvf
 
-SPEC = json.loads((pathlib.Path(__file__).resolve().parents[3] / "shared/specs/qrs-repository-38.22.0.json").read_text()) if (
-    pathlib.Path(__file__).resolve().parents[3] / "shared/specs/qrs-repository-38.22.0.json"
-).exists() else None
 
-
-def _spec_fields(name: str) -> set[str]:
-    assert SPEC is not None
-    return set(SPEC["definitions"][name]["properties"])
-
-
-@pytest.mark.skipif(SPEC is None, reason="../shared/specs not available")
 def test_shapes_use_only_spec_fields(demo: dict[str, Any], run: Any) -> None:
     app = run("qrs", "app", "get", demo["apps"]["sales"], context="qseow").json()
-    assert set(app) <= _spec_fields("App")
-    assert set(app["owner"]) <= _spec_fields("UserCondensed") and set(app["stream"]) <= _spec_fields("StreamCondensed")
+    assert set(app) <= qrs_fields("App")
+    assert set(app["owner"]) <= qrs_fields("UserCondensed") and set(app["stream"]) <= qrs_fields("StreamCondensed")
     obj = run("qrs", "app", "object", "full", "--filter", f"app.id eq {demo['apps']['sales']}", context="qseow").json()[0]
-    assert set(obj) <= _spec_fields("AppObject") and set(obj["app"]) <= _spec_fields("AppCondensed")
+    assert set(obj) <= qrs_fields("AppObject") and set(obj["app"]) <= qrs_fields("AppCondensed")
     user = run("qrs", "user", "full", context="qseow").json()[0]
-    assert set(user) <= _spec_fields("User")
-    assert set(user["attributes"][0]) <= _spec_fields("UserAttribute")
+    assert set(user) <= qrs_fields("User")
+    assert set(user["attributes"][0]) <= qrs_fields("UserAttribute")
     for condensed, name in ((run("qrs", "app", "ls", context="qseow").json()[0], "AppCondensed"),):
-        assert set(condensed) <= _spec_fields(name)
+        assert set(condensed) <= qrs_fields(name)
 
 
 def test_app_get_count_full(demo: dict[str, Any], run: Any) -> None:
