@@ -1,0 +1,149 @@
+"""One source app, a real ledger and a `FakeTenant`, driven through `Migration.migrate_app`.
+
+The app holds three objects, enough for every decision: a base sheet (stays with the app owner),
+a private sheet of Alice and a community story of Bob (both handed over). `World.run()` is one
+`qlik-migrate run` of the app; a run killed mid-call (`killed(...)`) leaves the ledger exactly as the
+code wrote it before the call, and the next `run()` resumes from there, as after a real kill.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from qlikcli_py.commands import Source
+from qlikcli_py.commands import Target
+from qlikcli_py.ledger import Ledger
+from qlikcli_py.mapping import Resolution
+from qlikcli_py.models import CloudUser
+from qlikcli_py.models import SourceApp
+from qlikcli_py.models import SourceObject
+from qlikcli_py.models import SourceOwner
+from qlikcli_py.models import Space
+from qlikcli_py.models import State
+from qlikcli_py.planning import AppPlan
+from qlikcli_py.planning import AppSpec
+from qlikcli_py.progress import Progress
+from qlikcli_py.session import Session
+from qlikcli_py.workflow import AppOutcome
+from qlikcli_py.workflow import Migration
+from qlikcli_py.workflow import RunOptions
+
+from .tenant import ME
+from .tenant import FakeTenant
+from .tenant import Killed
+from .tenant import Outcome
+from .tenant import command_of
+
+APP_ID = "5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c"
+APP_NAME = "Sales Overview"
+SHARED = Space("65b2c3d4e5f6a7b8c9d0e1f3", "Finance Dev", "shared", ("create",))
+MANAGED = Space("65b2c3d4e5f6a7b8c9d0e1f4", "Finance", "managed", ("publish",))
+ALICE = SourceOwner("a1111111-1111-4111-8111-111111111111", "alice", "ACME", "Alice")
+BOB = SourceOwner("b2222222-2222-4222-8222-222222222222", "bob", "ACME", "Bob")
+CLOUD_ALICE = CloudUser("64a1f0c2e3b4d5f6a7b8c9a1", "Alice", "ACME\\alice", "alice@acme.example")
+CLOUD_BOB = CloudUser("64a1f0c2e3b4d5f6a7b8c9b2", "Bob", "ACME\\bob", "bob@acme.example")
+
+BASE, PRIVATE, COMMUNITY = "base-sheet", "private-sheet", "community-story"
+OBJECTS = [
+    SourceObject(BASE, "sheet", "Overview", State.BASE, ALICE.id),
+    SourceObject(PRIVATE, "sheet", "Alice's drill-down", State.PRIVATE, ALICE.id),
+    SourceObject(COMMUNITY, "story", "Bob's Q4 story", State.COMMUNITY, BOB.id),
+]
+TARGET_OWNER = {PRIVATE: CLOUD_ALICE.id, COMMUNITY: CLOUD_BOB.id}
+# What the export of the app holds, as the tenant's import reads it: id -> (type, published, approved).
+QVF = {o.object_id: (o.type, o.state is not State.PRIVATE, o.state is State.BASE) for o in OBJECTS}
+
+
+def plan() -> AppPlan:
+    app = SourceApp(APP_ID, APP_NAME, "2024-05-01T10:00:00.000Z", "Finance", "ACME\\alice")
+    return AppPlan(
+        spec=AppSpec(APP_ID, SHARED.id, MANAGED.id), app=app, shared=SHARED, managed=MANAGED,
+        objects=list(OBJECTS), owners={ALICE.id: ALICE, BOB.id: BOB},
+        resolutions={ALICE.id: Resolution(ALICE, CLOUD_ALICE, "subject", "subject ACME\\alice"),
+                     BOB.id: Resolution(BOB, CLOUD_BOB, "subject", "subject ACME\\bob")},
+    )
+
+
+@dataclasses.dataclass
+class RunResult:
+    outcome: AppOutcome | None  # None when the run was killed
+    calls: list[tuple[str, ...]]  # argv of every qlik call this run made
+
+
+class World:
+    def __init__(self, tmp_path: Path, *, admin: bool = False, hidden_answer: str = "access_denied") -> None:
+        self.tenant = FakeTenant(QVF, admin=admin, hidden_answer=hidden_answer)
+        self.ledger = Ledger(tmp_path / "state")
+        self.export_dir = tmp_path / "exports"
+        self.export_dir.mkdir()
+        self.scratch = tmp_path / "scratch"
+        me: dict[str, Any] = {"id": ME, "subject": "qlikbot\\migrate" if admin else "ACME\\svc_migrate"}
+        if admin:
+            me["assignedScopes"] = ["admin.apps", "admin_classic"]
+        self.session = Session(
+            qlik=self.tenant, source=Source(self.tenant, "qseow", scratch=self.scratch),
+            target=Target(self.tenant, "acme-cloud", scratch=self.scratch), version="2.24.0", me=me,
+            spaces=[SHARED, MANAGED],
+        )
+        self.runs: list[RunResult] = []
+
+    def script(self, command: str, *outcomes: Outcome, token: str | None = None) -> None:
+        self.tenant.script(command, *outcomes, token=token)
+
+    def run(self) -> RunResult:
+        """One run of the app, as `qlik-migrate run` makes it (a new Migration over the same ledger)."""
+        before = len(self.tenant.calls)
+        migration = Migration(self.session, self.ledger, RunOptions(export_dir=self.export_dir),
+                              Progress(1, enabled=False))
+        try:
+            outcome: AppOutcome | None = asyncio.run(migration.migrate_app(plan()))
+        except Killed:
+            outcome = None
+        result = RunResult(outcome, self.tenant.calls[before:])
+        self.runs.append(result)
+        return result
+
+    # -- what the ledger and the tenant hold ----------------------------------------------------
+    def app(self) -> Any:
+        return self.ledger.app(APP_ID)
+
+    def obj(self, object_id: str) -> dict[str, Any]:
+        return {r["object_id"]: dict(r) for r in self.ledger.objects(APP_ID)}[object_id]
+
+    def cleanup(self) -> dict[str, str]:
+        return {r["object_id"]: r["status"] for r in self.ledger.cleanup_rows(APP_ID)}
+
+    def commands(self, command: str) -> list[tuple[str, ...]]:
+        return [c for c in self.tenant.calls if command_of(c) == command]
+
+    def apps_in(self, space: Space) -> list[str]:
+        return sorted(a.id for a in self.tenant.in_space(space.id))
+
+    def owner_on_tenant(self, object_id: str) -> str:
+        imported = self.app().imported_app_id
+        return self.tenant.apps[imported].objects[object_id].owner
+
+
+def next_call(calls: list[tuple[str, ...]], after: str, *, token: str | None = None) -> str | None:
+    """The command of the call that followed the first `after` call (about `token` if given)."""
+    names = [command_of(c) for c in calls]
+    for i, name in enumerate(names):
+        if name == after and (token is None or token in calls[i]):
+            rest = [n for n, c in zip(names[i + 1:], calls[i + 1:]) if token is None or token in c]
+            return rest[0] if rest else None
+    raise AssertionError(f"no {after!r} call in {names}")
+
+
+def assert_converged(world: World) -> None:
+    """Whatever happened, a further healthy run ends with one import (moved into the managed space),
+    one development copy in the shared space, every object with its owner and the copy cleaned."""
+    final = world.run()
+    assert final.outcome is not None and final.outcome.status == "done", final.outcome
+    rec = world.app()
+    assert world.apps_in(MANAGED) == [rec.imported_app_id]
+    assert world.apps_in(SHARED) == [rec.copy_app_id]
+    moved = world.tenant.apps[rec.imported_app_id]
+    assert {oid: o.owner for oid, o in moved.objects.items()} == {BASE: ME, **TARGET_OWNER}
+    assert set(world.tenant.apps[rec.copy_app_id].objects) == {BASE}

@@ -1,0 +1,309 @@
+"""A stub of the qlik-cli layer for decision-table tests of the workflow.
+
+`FakeTenant` replaces the runner (`qlik.Qlik.run`) one level below the `Source`/`Target` wrappers,
+so the workflow is driven through its public entry with the real wrappers, the real parsers and the
+real failure classifier, and every call it makes is recorded as the argv qlik-cli would get. The
+tenant holds the little state a migration changes (apps per space, each app's objects with owner
+and state) and answers with the shapes of `fixtures/qlik/`. Failures print the error text of the
+recorded fixtures where there is one.
+
+What a row assumes of Qlik is what this file does, so each rule below names its provenance
+(REAL / DOC / INFERRED, as in docs/qlik-surface.md):
+- `app import` creates a NEW app every time, owned by the importer, with every object of the QVF
+  owned by the importer and its state kept (DOC);
+- `app copy` creates a new app owned by the copier; objects keep their ids and belong to the copier
+  (INFERRED);
+- `app object change-owner` is refused with 403 unless the caller owns the object or has admin.apps
+  (DOC), and answers 404 for an object that is not in the app (DOC status, INFERRED text);
+- a private object of another user is invisible to the engine: `layout` answers
+  `5 GENERIC ACCESS DENIED`, unless the caller has admin.apps (DOC rule, INFERRED text);
+- `app publish create --moveApp` moves the app (same id) into the managed space (DOC);
+- `app ls` lists the apps of a space with their owner and creation time (DOC).
+
+A scripted outcome replaces the normal answer of the next matching call: `answered()`,
+`failed(error, applied=...)`, `timed_out(applied=...)` or `killed(applied=...)` (the run dies while
+the call is in flight, leaving the ledger as the code wrote it before the call).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from fakeqlik import load_fixture
+from qlikcli_py.errors import QlikCommandFailed
+from qlikcli_py.errors import QlikTimeout
+from qlikcli_py.failures import classify
+from qlikcli_py.qlik import Qlik
+from qlikcli_py.qlik import QlikResult
+
+ME = "64a1f0c2e3b4d5f6a7b8c900"  # the migration identity (the target context's user)
+
+
+class Killed(BaseException):
+    """The run died while a call was in flight (SIGKILL): nothing after the call runs. A
+    BaseException so that no `except Exception` in the tool can swallow it."""
+
+
+# -- errors as qlik-cli prints them ---------------------------------------------------------------
+def _http(status: int, reason: str, detail: str) -> tuple[bytes, bytes]:
+    # `Error: <status> <reason>` then the API error body (DOC format; reference §7.2).
+    body = {"errors": [{"code": f"HTTP-{status}", "title": reason, "detail": detail, "status": str(status)}],
+            "traceId": "0f1e2d3c4b5a6978"}
+    return b"", f"Error: {status} {reason}\n{json.dumps(body, indent=2)}\n".encode()
+
+
+def _fixture(name: str) -> tuple[bytes, bytes]:
+    data = load_fixture(name)
+    return data["stdout"].encode(), data["stderr"].encode()
+
+
+ERRORS: dict[str, tuple[bytes, bytes]] = {
+    "400": _fixture("user_ls_bad_filter_400"),
+    "403": _fixture("change_owner_403"),  # REST refusal of a caller that does not own the object
+    "404": _fixture("app_get_404"),
+    "409": _http(409, "Conflict", "conflict"),
+    "503": _fixture("server_503"),
+    "500": _fixture("qrs_server_500"),
+    "access_denied": _fixture("engine_access_denied"),  # engine 5: another user's private object
+    "engine_not_found": _fixture("engine_persistence_not_found"),  # engine 9003
+    "disk_full": (b"", b"Error: write /exports/app.qvf.part: no space left on device\n"),  # INFERRED wording
+}
+
+
+def qlik_failure(args: tuple[str, ...], error: str) -> QlikCommandFailed:
+    stdout, stderr = ERRORS[error]
+    f = classify(stdout, stderr)
+    return QlikCommandFailed(args, 1, stdout, stderr, kind=f.kind, status=f.status, detail=f.detail,
+                             retry_after=f.retry_after)
+
+
+# -- scripted outcomes ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # answered | failed | timed_out | killed
+    applied: bool = True
+    error: str = ""
+
+    def __str__(self) -> str:
+        what = {"answered": "answered", "failed": f"failed {self.error}", "timed_out": "timed out",
+                "killed": "killed"}[self.kind]
+        return what if self.kind == "answered" else f"{what} ({'applied' if self.applied else 'not applied'})"
+
+
+def answered() -> Outcome:
+    return Outcome("answered")
+
+
+def failed(error: str, *, applied: bool = False) -> Outcome:
+    return Outcome("failed", applied, error)
+
+
+def timed_out(*, applied: bool) -> Outcome:
+    return Outcome("timed_out", applied)
+
+
+def killed(*, applied: bool) -> Outcome:
+    return Outcome("killed", applied)
+
+
+@dataclass
+class _Script:
+    words: tuple[str, ...]
+    token: str | None  # only calls whose argv holds this token (an object id, say)
+    outcomes: list[Outcome]
+
+
+# -- the tenant -----------------------------------------------------------------------------------
+@dataclass
+class CloudObj:
+    type: str
+    owner: str
+    published: bool
+    approved: bool
+
+    @property
+    def private(self) -> bool:
+        return not self.published and not self.approved
+
+
+@dataclass
+class CloudAppRow:
+    id: str
+    name: str
+    space: str
+    owner: str
+    created: str
+    origin: str = ""
+    objects: dict[str, CloudObj] = field(default_factory=dict)
+
+
+_COMMANDS = (
+    ("qrs", "app", "export", "create"), ("app", "import"), ("app", "ls"), ("app", "get"), ("app", "copy"),
+    ("app", "object", "change-owner"), ("app", "publish", "create"), ("app", "build"),
+)
+_ENGINE = ("layout", "unpublish", "rm")
+
+
+def command_of(args: tuple[str, ...]) -> str:
+    """The command words of an argv: `app object change-owner`, `app bookmark layout`, ..."""
+    for words in _COMMANDS:
+        if args[:len(words)] == words:
+            return " ".join(words)
+    if len(args) >= 3 and args[0] == "app" and args[2] in _ENGINE:
+        return " ".join(args[:3])
+    raise AssertionError(f"the workflow called a command the stub does not know: {args}")
+
+
+def _flag(args: tuple[str, ...], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+class FakeTenant(Qlik):
+    """The qlik runner over an in-memory tenant. `qvf` is what an export of the source app holds:
+    object id -> (type, published, approved); `admin` gives the identity admin.apps."""
+
+    def __init__(self, qvf: dict[str, tuple[str, bool, bool]], *, admin: bool = False,
+                 hidden_answer: str = "access_denied") -> None:
+        super().__init__("qlik", workers=1, timeout=5.0)
+        self.qvf = qvf
+        self.admin = admin
+        self.hidden_answer = hidden_answer  # what the engine says of an object the caller cannot see
+        self.apps: dict[str, CloudAppRow] = {}
+        self.calls: list[tuple[str, ...]] = []
+        self._scripts: list[_Script] = []
+        self._ids = itertools.count(1)
+        self._clock = dt.datetime.now(dt.timezone.utc)
+
+    # -- scripting ------------------------------------------------------------------------------
+    def script(self, command: str, *outcomes: Outcome, token: str | None = None) -> None:
+        self._scripts.append(_Script(tuple(command.split()), token, list(outcomes)))
+
+    def commands(self) -> list[str]:
+        return [command_of(a) for a in self.calls]
+
+    def in_space(self, space: str) -> list[CloudAppRow]:
+        return [a for a in self.apps.values() if a.space == space]
+
+    # -- the runner -----------------------------------------------------------------------------
+    async def run(self, *args: str, context: str | None, tier: str, json: bool = True,
+                  idempotent: bool = False, timeout: float | None = None,
+                  stdout_path: Path | None = None) -> QlikResult:
+        assert context, f"every call names its context: {args}"
+        call = tuple(args)
+        self.calls.append(call)
+        outcome = self._next_outcome(call)
+        stdout = b""
+        if outcome.kind == "answered" or outcome.applied:
+            stdout = self._answer(call)
+        if outcome.kind == "failed":
+            raise qlik_failure(call, outcome.error)
+        if outcome.kind == "timed_out":
+            raise QlikTimeout(call, timeout or self.timeout)
+        if outcome.kind == "killed":
+            raise Killed(" ".join(call))
+        if stdout_path is not None:
+            stdout_path.write_bytes(stdout)
+            stdout = b""
+        return QlikResult(call, stdout, b"", 0.0)
+
+    def _next_outcome(self, call: tuple[str, ...]) -> Outcome:
+        for s in self._scripts:
+            if s.outcomes and call[:len(s.words)] == s.words and (s.token is None or s.token in call):
+                return s.outcomes.pop(0)
+        return answered()
+
+    def _now(self) -> str:
+        self._clock += dt.timedelta(seconds=1)
+        return self._clock.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def _answer(self, args: tuple[str, ...]) -> bytes:
+        cmd = command_of(args)
+        if cmd == "qrs app export create":
+            Path(_flag(args, "--output-file")).write_bytes(b"QVF " + args[4].encode())
+            return b""
+        if cmd == "app import":
+            objects = {oid: CloudObj(t, ME, pub, appr) for oid, (t, pub, appr) in self.qvf.items()}
+            return self._nx(self._create(_flag(args, "--name"), _flag(args, "--spaceId"), objects))
+        if cmd == "app ls":
+            return _dump([self._item(a) for a in self.in_space(_flag(args, "--spaceId"))])
+        if cmd == "app get":
+            return self._nx(self._app(args[2]))
+        if cmd == "app copy":
+            source = self._app(args[2])
+            objects = {oid: CloudObj(o.type, ME, o.published, o.approved) for oid, o in source.objects.items()
+                       if self._visible(o)}
+            return self._nx(self._create(_flag(args, "--attributes-name"), _flag(args, "--attributes-spaceId"),
+                                         objects))
+        if cmd == "app object change-owner":
+            app, oid = self._app(_flag(args, "--appId")), _flag(args, "--objectId")
+            obj = app.objects.get(oid)
+            if obj is None:
+                raise qlik_failure(args, "404")
+            if obj.owner != ME and not self.admin:
+                raise qlik_failure(args, "403")
+            obj.owner = _flag(args, "--ownerId")
+            return _dump({"attributes": {"id": oid, "objectType": obj.type, "ownerId": obj.owner,
+                                         "approved": obj.approved}})
+        if cmd == "app publish create":
+            app = self._app(args[3])
+            app.space, app.origin = _flag(args, "--spaceId"), _flag(args, "--originAppId")
+            return self._nx(app)
+        if cmd == "app build":
+            self._app(_flag(args, "--app"))
+            return b"Saving app... Done\n\n"
+        app = self._app(_flag(args, "--app"))
+        verb = args[2]
+        ids = [args[3]] if verb != "rm" else list(args[3:args.index("--app")])
+        for oid in ids:
+            obj = app.objects.get(oid)
+            if obj is None:
+                raise qlik_failure(args, "engine_not_found")
+            if not self._visible(obj):
+                raise qlik_failure(args, self.hidden_answer)
+        if verb == "layout":
+            obj = app.objects[ids[0]]
+            return _dump({"qInfo": {"qId": ids[0], "qType": obj.type},
+                          "qMeta": {"title": ids[0], "ownerId": obj.owner, "published": obj.published,
+                                    "approved": obj.approved}})
+        if verb == "unpublish":
+            app.objects[ids[0]].published = False
+            return b""
+        for oid in ids:
+            del app.objects[oid]
+        return b""
+
+    def _visible(self, obj: CloudObj) -> bool:
+        return not obj.private or obj.owner == ME or self.admin
+
+    def _create(self, name: str, space: str, objects: dict[str, CloudObj]) -> CloudAppRow:
+        app = CloudAppRow(f"cloud-app-{next(self._ids)}", name, space, ME, self._now(), objects=objects)
+        self.apps[app.id] = app
+        return app
+
+    def _app(self, app_id: str) -> CloudAppRow:
+        app = self.apps.get(app_id)
+        if app is None:
+            raise qlik_failure(("app", "get", app_id), "404")
+        return app
+
+    @staticmethod
+    def _nx(app: CloudAppRow) -> bytes:
+        return _dump({"attributes": {"id": app.id, "name": app.name, "spaceId": app.space, "ownerId": app.owner,
+                                     "originAppId": app.origin, "createdDate": app.created, "published": False,
+                                     "_resourcetype": "app"}})
+
+    @staticmethod
+    def _item(app: CloudAppRow) -> dict[str, Any]:
+        return {"name": app.name, "resourceId": app.id, "resourceType": "app", "spaceId": app.space,
+                "ownerId": app.owner, "creatorId": app.owner, "resourceCreatedAt": app.created,
+                "resourceAttributes": {"id": app.id, "name": app.name, "spaceId": app.space, "ownerId": app.owner,
+                                       "originAppId": app.origin, "createdDate": app.created}}
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, indent=2).encode()
