@@ -1,0 +1,125 @@
+"""Decision tables for the move into the managed space and the clean-up of the development copy.
+
+move: `qlik app publish create IMPORTED --spaceId MANAGED --moveApp --originAppId COPY`, preceded by
+`app get IMPORTED` (already moved?). clean, on the copy: `app object unpublish` per community object,
+`app object rm IDS --no-save` per engine group, then one `app build --no-reload --no-data`.
+Each row: the situation, the Qlik behaviour relied on (REAL / DOC / INFERRED), the app's ledger state
+after the run, the call made next (the resumed run's first, for a kill), and a converging rerun.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .harness import COMMUNITY
+from .harness import MANAGED
+from .harness import PRIVATE
+from .harness import World
+from .harness import assert_converged
+from .harness import next_call
+from .tenant import Outcome
+from .tenant import answered
+from .tenant import command_of
+from .tenant import failed
+from .tenant import killed
+from .tenant import timed_out
+
+AMBIGUOUS = "a 5xx or a timeout says nothing about whether the write was applied (DOC: not idempotent)"
+MOVE_KEEPS_ID = ("`publish create --moveApp` moves the app, same id, into the managed space; `app get` shows "
+                 "its spaceId (DOC app-publish-create, apps spec PublishApp)")
+DEFINITE_4XX = "a 4xx is a refusal: nothing was applied (DOC apps API error semantics)"
+RM_GONE = ("`rm` of an id no longer in the app fails with an engine not-found error (INFERRED text "
+           "`9003 PERSISTENCE NOT FOUND`, CODE Pupfish): already removed")
+UNSAVED = "removals made with --no-save last only once `app build --no-reload` saves the app (DOC app-object-rm)"
+
+
+@dataclass(frozen=True)
+class Row:
+    command: str  # the call the situation happens to
+    situation: Outcome
+    qlik_behaviour: str
+    status: str | None  # the app's ledger status after the run; None: the run was killed
+    next_call: str | None
+    sent: int = 1  # times sent in all, the converging run included: move `publish create`, clean `command`
+    error: str = ""
+
+
+PUBLISH, GET = "app publish create", "app get"
+UNPUBLISH, RM, BUILD = "app object unpublish", "app object rm", "app build"
+MOVE = {
+    "answered": Row(PUBLISH, answered(), MOVE_KEEPS_ID, "done", UNPUBLISH),
+    "failed-not-applied": Row(PUBLISH, failed("503"), f"{AMBIGUOUS}; {MOVE_KEEPS_ID}: still in the shared space",
+                              "failed", GET, 2, "moving"),
+    "failed-but-applied": Row(PUBLISH, failed("503", applied=True), f"{AMBIGUOUS}; {MOVE_KEEPS_ID}", "done", GET),
+    "timed-out-not-applied": Row(PUBLISH, timed_out(applied=False), f"{AMBIGUOUS}; {MOVE_KEEPS_ID}", "failed", GET,
+                                 2, "moving"),
+    "timed-out-applied": Row(PUBLISH, timed_out(applied=True), f"{AMBIGUOUS}; {MOVE_KEEPS_ID}", "done", GET),
+    "killed-before-answer-applied": Row(PUBLISH, killed(applied=True), f"{MOVE_KEEPS_ID}: the resumed run sees it "
+                                        "moved and does not publish again", None, GET),
+    "killed-before-answer-not-applied": Row(PUBLISH, killed(applied=False), MOVE_KEEPS_ID, None, GET, 2),
+    "forbidden": Row(PUBLISH, failed("403"), f"{DEFINITE_4XX}: no publish permission in the managed space", "failed",
+                     None, 2, "moving"),
+    "not-found": Row(PUBLISH, failed("404"), f"{DEFINITE_4XX}: the managed space was deleted", "failed", None, 2,
+                     "moving"),
+    "imported-app-deleted": Row(GET, failed("404"), "`app get` answers 404 for a deleted app (DOC)", "failed", None,
+                                1, "no longer exists"),
+}
+CLEAN = {
+    "answered": Row(RM, answered(), UNSAVED, "done", BUILD),
+    "unpublish-failed": Row(UNPUBLISH, failed("503"), "an engine call that still fails after the runner's retries "
+                            "(INFERRED)", "failed", None, 2),
+    "unpublish-not-found": Row(UNPUBLISH, failed("engine_not_found"), "unpublish of an id not in the copy: nothing "
+                               "to do (INFERRED text)", "done", RM),
+    "rm-failed-not-applied": Row(RM, failed("503"), "a failed batch is retried one id at a time to learn which one "
+                                 "failed (INFERRED)", "done", RM, 3),
+    "rm-failed-but-applied": Row(RM, failed("503", applied=True), f"{RM_GONE}", "done", RM, 3),
+    "rm-timed-out": Row(RM, timed_out(applied=True), f"{RM_GONE}; a timeout after the runner's retries fails the "
+                        "app, the rerun finds the ids gone", "failed", None, 4),
+    "rm-not-found": Row(RM, failed("engine_not_found"), f"{RM_GONE}: e.g. private objects of others are not "
+                        "copied (INFERRED copy rule)", "done", RM, 3),
+    "rm-forbidden": Row(RM, failed("access_denied"), "a published object cannot be removed until unpublished "
+                        "(DOC rule; INFERRED text)", "done", RM, 3),
+    "build-failed": Row(BUILD, failed("503"), f"{UNSAVED}: not saved, so not marked removed", "failed", None, 2),
+    "killed-during-build-applied": Row(BUILD, killed(applied=True), f"{UNSAVED}; {RM_GONE}: the resumed run "
+                                       "removes again (the unpublish is recorded), finding the ids gone", None, RM,
+                                       2),
+}
+
+
+def _run(world: World, row: Row) -> None:
+    world.script(row.command, row.situation)
+    first = world.run()
+    rec = world.app()
+    if row.status is None:
+        assert first.outcome is None
+        resumed = world.run()
+        assert command_of(resumed.calls[0]) == row.next_call
+    else:
+        assert (first.outcome.status if first.outcome else None, rec.status) == (row.status, row.status)
+        assert next_call(first.calls, row.command) == row.next_call
+        assert row.error in (rec.error or "")
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=name) for name, r in MOVE.items()])
+def test_move(tmp_path: Path, row: Row) -> None:
+    world = World(tmp_path)
+    _run(world, row)
+    rec = world.app()
+    assert world.apps_in(MANAGED) == ([rec.imported_app_id] if rec.status == "done" else [])
+    assert_converged(world)
+    assert len(world.commands(PUBLISH)) == row.sent
+    assert world.tenant.apps[rec.imported_app_id].origin == rec.copy_app_id
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=name) for name, r in CLEAN.items()])
+def test_clean(tmp_path: Path, row: Row) -> None:
+    world = World(tmp_path)
+    _run(world, row)
+    done = world.app().status == "done"
+    # Marked removed only once saved: a failed save leaves every row to be removed again.
+    assert set(world.cleanup().values()) <= ({"removed"} if done else {"pending", "unpublished"})
+    assert set(world.cleanup()) == {PRIVATE, COMMUNITY}
+    assert_converged(world)
+    assert len(world.commands(row.command)) == row.sent
