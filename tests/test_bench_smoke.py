@@ -24,6 +24,7 @@ def load(name: str) -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_bench_runs_its_phases_at_toy_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench = load("bench")
     out = tmp_path / "bench.json"

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
+
 from qlikcli_py.errors import ExitCode
 
 
@@ -43,6 +45,7 @@ def test_manifest_by_stream_migrates_each_app_once_with_minimal_calls(sim):
     assert calls[("app", "build")] == 2  # one save per development copy
 
 
+@pytest.mark.slow
 def test_max_imports_stops_cleanly_and_the_next_run_continues(sim):
     apps = [sim.app("sales"), sim.app("hr")]
     first = sim.migrate("run", *apps, *sim.common(), "--max-imports", "1", "--workers", "1")

@@ -6,6 +6,8 @@ import json
 import sqlite3
 from collections import Counter
 
+import pytest
+
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.sweeps import DONE_CODES
 from qlikcli_py.sweeps import check_final_state
@@ -37,6 +39,7 @@ def _objects(sim) -> Counter[str]:
         db.close()
 
 
+@pytest.mark.slow
 def test_429_storm_is_waited_out_and_fails_nothing(sim):
     app = sim.app("sales")
     sim.faults(rate_write="3/1", rate_read="4/1", seed=7)
@@ -51,6 +54,7 @@ def test_429_storm_is_waited_out_and_fails_nothing(sim):
     assert final.ok, final.problems
 
 
+@pytest.mark.slow
 def test_5xx_and_applied_but_failed_complete_after_reruns(sim):
     app = sim.app("sales")
     sim.faults(fail_5xx=0.1, applied_but_failed=0.15, hang_seconds=3, seed=3)
@@ -61,6 +65,7 @@ def test_5xx_and_applied_but_failed_complete_after_reruns(sim):
     assert final.ok, (codes, final.problems)
 
 
+@pytest.mark.slow
 def test_every_write_applied_then_failed_or_hung_is_reconciled_in_one_run(sim):
     """Every import, copy, change-owner and move commits and then answers 503, or hangs past
     --call-timeout and is killed: each outcome is settled by reading the tenant (the app by name,
@@ -86,6 +91,7 @@ def test_every_write_applied_then_failed_or_hung_is_reconciled_in_one_run(sim):
     assert final.ok, (codes, final.problems)
 
 
+@pytest.mark.slow
 def test_hangs_time_out_and_the_run_completes_after_reruns(sim):
     app = sim.app("sales")
     sim.faults(hang=0.15, hang_seconds=3, seed=5)

@@ -86,6 +86,7 @@ def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     assert "1 unmatched owners" in out
 
 
+@pytest.mark.slow
 def test_plan_predicts_the_writes_of_the_run_and_assign_gives_unmatched_objects_to_the_fallback(sim):
     fallback = ["--on-unmatched", "assign:jane.doe@acme.com", "--write-rate", "0"]
     planned = sim.migrate("plan", sim.app(), *args(sim, *fallback, "--report", str(sim.tmp / "plan.json")))

@@ -14,6 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.sim import admin
 from qlikcli_py.sim import faults
@@ -70,6 +72,7 @@ def _chain(root: Path, bin_dir: Path, kills, twin: bool = False) -> tuple[list[s
     return hit, codes, demo.check(apps)
 
 
+@pytest.mark.slow
 def test_kill_anywhere_then_rerun_leaves_one_import_and_every_owner(tmp_path):
     bin_dir = admin.install_bin(tmp_path / "bin").parent
     with ThreadPoolExecutor(3) as pool:
@@ -127,6 +130,7 @@ def _check(sim, app, imports=1):
                              imports_per_app=imports)
 
 
+@pytest.mark.slow
 def test_changed_source_is_reported_not_reimported_and_force_migrates_anew(sim):
     app = sim.app("sales")
     assert sim.migrate("run", app, *sim.common(), *FAST).code == ExitCode.UNMATCHED

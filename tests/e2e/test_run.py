@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
+
 from qlikcli_py.errors import ExitCode
 
 USER_TYPES = {"sheet", "story", "bookmark", "snapshot", "masterobject", "dimension", "measure"}
@@ -86,6 +88,7 @@ def test_several_apps_with_awkward_names_in_one_run(sim):
     assert all((p.stat().st_mode & 0o077) == 0 for p in exports)  # owner-only
 
 
+@pytest.mark.slow
 def test_verify_passes_after_run_and_catches_a_wrong_owner(sim):
     app = sim.app("sales")
     sim.migrate("run", app, *sim.common())
