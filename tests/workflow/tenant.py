@@ -49,14 +49,7 @@ class Killed(BaseException):
     BaseException so that no `except Exception` in the tool can swallow it."""
 
 
-# -- errors as qlik-cli prints them ---------------------------------------------------------------
-def _http(status: int, reason: str, detail: str) -> tuple[bytes, bytes]:
-    # `Error: <status> <reason>` then the API error body (DOC format; reference §7.2).
-    body = {"errors": [{"code": f"HTTP-{status}", "title": reason, "detail": detail, "status": str(status)}],
-            "traceId": "0f1e2d3c4b5a6978"}
-    return b"", f"Error: {status} {reason}\n{json.dumps(body, indent=2)}\n".encode()
-
-
+# -- errors as qlik-cli prints them: the recorded fixtures' text, so a re-recording updates them ----
 def _fixture(name: str) -> tuple[bytes, bytes]:
     data = load_fixture(name)
     return data["stdout"].encode(), data["stderr"].encode()
@@ -66,7 +59,6 @@ ERRORS: dict[str, tuple[bytes, bytes]] = {
     "400": _fixture("user_ls_bad_filter_400"),
     "403": _fixture("change_owner_403"),  # REST refusal of a caller that does not own the object
     "404": _fixture("app_get_404"),
-    "409": _http(409, "Conflict", "conflict"),
     "503": _fixture("server_503"),
     "500": _fixture("qrs_server_500"),
     "access_denied": _fixture("engine_access_denied"),  # engine 5: another user's private object
