@@ -126,3 +126,32 @@ def test_rate_limit_answers_429_with_retry_after(pair: Pair) -> None:
     assert info.value.code == 429
     assert 1 <= int(info.value.headers["Retry-After"]) <= 60
     assert json.loads(info.value.read())["errors"][0]["title"] == "API rate limit reached."
+
+
+def test_after_a_migration_the_real_binary_lists_the_migrated_objects(real_qlik_bin: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from qlikcli_py.sim import admin
+
+    world = tmp_path / "world.db"
+    info = seed.demo(world)
+    bin_dir = admin.install_bin(tmp_path / "bin").parent
+    env = {**os.environ, "QLIK_SIM_STATE": str(world), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.run([sys.executable, "-m", "qlikcli_py", "--log-level", "warning", "run", info["apps"]["sales"],
+                          "--source-context", "qseow", "--target-context", "cloud", "--shared-space", "Finance Dev",
+                          "--managed-space", "Finance", "--state-dir", str(tmp_path / "state"), "--write-rate", "0", "--read-rate", "0"],
+                         env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode in (0, 4), run.stderr
+    managed = next(s["id"] for s in World(world).spaces() if s["name"] == "Finance")
+    migrated = next(a["id"] for a in World(world).cloud_apps() if a["space_id"] == managed)
+    served = Served(world, real_qlik_bin, tmp_path)
+    try:
+        for context in ("cloud", "cloud-bot"):
+            real = served.real_json("app", "object", "ls", "--app", migrated, context=context)
+            sim = served.sim_json("app", "object", "ls", "--app", migrated, context=context)
+            assert sorted(o["qId"] for o in real) == sorted(o["qId"] for o in sim)
+            assert real
+    finally:
+        served.stop()

@@ -320,6 +320,9 @@ def _qrs_flags(req: Request) -> dict[str, Any]:
 
 @route("GET", "/qrs/about")
 def qrs_about(req: Request) -> Response:
+    assert req.caller is not None
+    if req.caller.context["server_type"] != "windows":  # the model's rule for every QRS path
+        raise HttpError(404, "page not found")
     return ok({"buildVersion": "38.22.0.0", "buildDate": "9/20/2013 10:09:00 AM", "databaseProvider": "Devart.Data.PostgreSql",
                "nodeType": 1, "sharedPersistence": True, "requiresBootstrap": False, "singleNodeOnly": False, "schemaPath": "About"})
 
