@@ -13,17 +13,18 @@ PARENT_POLL_S = 0.5
 
 
 def serve(state: str, port: int = 0) -> int:
-    server = SimServer(state, port)
-    # The first stdout line is the contract with scripts and tests: they read the URL from it.
-    sys.stdout.write(server.base_url + "\n")
-    sys.stdout.flush()
     stop = threading.Event()
 
     def _stop(_sig: int, _frame: object) -> None:
         stop.set()
 
+    # Handlers first: whoever reads the URL may signal at once.
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    server = SimServer(state, port)
+    # The first stdout line is the contract with scripts and tests: they read the URL from it.
+    sys.stdout.write(server.base_url + "\n")
+    sys.stdout.flush()
     parent = os.getppid()
     worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     worker.start()
