@@ -17,8 +17,10 @@ def _gone(pid: int, seconds: float) -> bool:
     deadline = time.time() + seconds
     while time.time() < deadline:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z":  # exited; only waiting for whoever adopted it to reap it
             return True
         time.sleep(0.1)
     return False
