@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench kill-sweep fault-sweep clean
+.PHONY: demo test rehearse bench kill-sweep fault-sweep clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) scripts/demo
+
+# QLIK=/path/to/qlik: doctor, plan, run and verify through that qlik-cli against the served simulator
+rehearse: $(STAMP)
+	$(PY) scripts/rehearse "$(QLIK)"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -12,6 +12,7 @@ from typing import Any
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 QRS_SPEC = SPECS_DIR / "qrs-repository-38.22.0.trimmed.json"
 CLOUD_TYPES = SPECS_DIR / "qlik-cloud-types.json"
+CLOUD_APPS_OPENAPI = SPECS_DIR / "qlik-cloud-openapi-apps.json"
 
 
 @functools.cache
@@ -32,3 +33,13 @@ def cloud_types() -> dict[str, list[str]]:
 
 def cloud_fields(name: str) -> set[str]:
     return set(cloud_types()[name])
+
+
+@functools.cache
+def cloud_apps_schemas() -> dict[str, Any]:
+    """Schemas of Qlik's published apps OpenAPI spec (`NxApp`, `NxAppObject`, ...)."""
+    return json.loads(CLOUD_APPS_OPENAPI.read_text())["components"]["schemas"]  # type: ignore[no-any-return]
+
+
+def cloud_apps_fields(name: str) -> set[str]:
+    return set(cloud_apps_schemas()[name]["properties"])

@@ -6,6 +6,8 @@
     qlik-sim show --state F
     qlik-sim calls --state F
     qlik-sim install-bin DIR
+    qlik-sim serve --state F [--port N]           (the world as Qlik's APIs, for a real qlik-cli)
+    qlik-sim contexts --state F --server URL      (`qlik context create` lines for that server)
 """
 
 from __future__ import annotations
@@ -103,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
         x.add_argument("--state", required=True)
     i = sub.add_parser("install-bin", help="write an executable `qlik` into DIR")
     i.add_argument("dir")
+    v = sub.add_parser("serve", help="serve the world as Qlik's REST, QRS and engine APIs on 127.0.0.1 (prints the URL first)")
+    v.add_argument("--state", required=True)
+    v.add_argument("--port", type=int, default=0, help="0 (default): any free port")
+    c = sub.add_parser("contexts", help="print the `qlik context create` commands for every context, pointed at a server")
+    c.add_argument("--state", required=True)
+    c.add_argument("--server", required=True, help="the URL `qlik-sim serve` printed")
+    c.add_argument("--qlik", default="qlik", help="the qlik binary the commands name")
     return p
 
 
@@ -136,6 +145,17 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(show(args.state))
     elif args.command == "calls":
         sys.stdout.write(calls_summary(args.state))
+    elif args.command in ("serve", "contexts"):
+        if not os.path.isfile(args.state):
+            sys.stderr.write(f"qlik-sim: no world at {args.state} (create one with `qlik-sim seed demo --state FILE`)\n")
+            return 2
+        if args.command == "serve":
+            from qlikcli_py.sim.server.lifecycle import serve
+
+            return serve(args.state, args.port)
+        from qlikcli_py.sim.server.contexts import create_commands
+
+        print("\n".join(create_commands(args.state, args.server, args.qlik)))
     else:
         print(install_bin(args.dir))
     return 0

@@ -161,6 +161,13 @@ def _context(conn: Any, name: str) -> dict[str, Any] | None:
 
 
 def _run_api(call: Call, knobs: dict[str, Any], record: _Record, trace: list[str]) -> tuple[bytes, bytes]:
+    result, err = apply_model(call, knobs, record, trace)
+    return _finish(call, result, err)
+
+
+def apply_model(call: Call, knobs: dict[str, Any], record: _Record, trace: list[str]) -> tuple[object, bytes]:
+    """One API call through the world's rules (rate limits, faults, the handler): the handler's
+    result and any stderr noise. Shared with `qlik-sim serve`, which prints nothing itself."""
     cmd = call.inv.cmd
     latency = float(knobs["latency"])
     if latency > 0:
@@ -197,7 +204,7 @@ def _run_api(call: Call, knobs: dict[str, Any], record: _Record, trace: list[str
     err = b""
     if dice.warn < float(knobs["warnings"]):
         err = (faults.warning_text(knobs, dice.warn_kind) + "\n").encode()
-    return _finish(call, result, err)
+    return result, err
 
 
 def _hang(call: Call, record: _Record, knobs: dict[str, Any]) -> None:

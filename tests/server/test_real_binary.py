@@ -1,0 +1,157 @@
+"""Qlik's real qlik-cli 1.4.0 against `qlik-sim serve`, answer for answer with the simulator's own
+`qlik`. Two worlds seeded alike stay in step (ids come from the seed and a counter), so each
+change is made through the server in one and through the simulator in the other, and the answers
+must agree except for timestamps."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from served import Served, without_times
+
+from qlikcli_py.sim import faults, seed
+from qlikcli_py.sim.store import World
+
+
+class Pair:
+    def __init__(self, served: Served, twin: Path, info: dict[str, Any], qvf: Path) -> None:
+        self.served, self.twin, self.info, self.qvf = served, twin, info, qvf
+        self.apps: dict[str, str] = {}
+
+    def real(self, *args: str, context: str = "cloud") -> Any:
+        return self.served.real_json(*args, context=context)
+
+    def sim(self, *args: str, context: str = "cloud") -> Any:
+        return self.served.sim_json(*args, context=context, world=self.twin)
+
+
+@pytest.fixture(scope="module")
+def pair(real_qlik_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    tmp = tmp_path_factory.mktemp("served")
+    info = seed.demo(tmp / "served.db")
+    seed.demo(tmp / "twin.db")
+    served = Served(tmp / "served.db", real_qlik_bin, tmp)
+    qvf = tmp / "sales.qvf"
+    out = served.run_sim("qrs", "app", "export", "create", info["apps"]["sales"], "--exportScope", "all", "--output-file", str(qvf),
+                         context="qseow", world=tmp / "twin.db")
+    assert out.returncode == 0, out.stderr
+    try:
+        yield Pair(served, tmp / "twin.db", info, qvf)
+    finally:
+        err = served.stop()
+        assert "not simulated" not in err, err
+
+
+def _space(pair: Pair, name: str) -> str:
+    return next(s["id"] for s in World(pair.twin).spaces() if s["name"] == name)
+
+
+def test_space_ls_and_user_ls_answer_as_the_simulator(pair: Pair) -> None:
+    assert without_times(pair.real("space", "ls")) == without_times(pair.sim("space", "ls"))
+    assert len(pair.real("space", "ls", "--limit", "2")) == 2
+    real = pair.real("user", "ls", "--subject", "ACME\\svc_migrate")
+    assert [u["subject"] for u in real] == ["ACME\\svc_migrate"]
+    assert without_times(real) == without_times(pair.sim("user", "ls", "--filter", 'subject eq "ACME\\\\svc_migrate"'))
+
+
+def test_import_copy_get_and_items_answer_as_the_simulator(pair: Pair) -> None:
+    shared = _space(pair, "Finance Dev")
+    # 1.4.0 uploads the file to /api/v1/apps/import, then registers the app as an item itself.
+    item = pair.real("app", "import", "--file", str(pair.qvf), "--spaceId", shared)
+    app = pair.sim("app", "import", "--file", str(pair.qvf), "--spaceId", shared)
+    assert item["resourceId"] == app["attributes"]["id"]
+    pair.apps["imported"] = app_id = app["attributes"]["id"]
+    assert without_times(pair.real("app", "get", app_id)) == without_times(pair.sim("app", "get", app_id))
+    copy_real = pair.real("app", "copy", app_id, "--attributes-spaceId", shared)
+    copy_sim = pair.sim("app", "copy", app_id, "--attributes-spaceId", shared)
+    # 1.4.0 registers the copy as an item too, and prints that item
+    assert copy_real["resourceId"] == copy_sim["attributes"]["id"]
+    pair.apps["copy"] = copy = copy_sim["attributes"]["id"]
+    assert without_times(pair.real("app", "get", copy)) == without_times(pair.sim("app", "get", copy))
+    items = pair.real("item", "ls", "--spaceId", shared)
+    assert {i["resourceId"] for i in items} == {app_id, pair.apps["copy"]}
+    assert without_times(items) == without_times(pair.sim("app", "ls", "--spaceId", shared))
+    assert [o["object_id"] for o in World(pair.served.world).cloud_objects(app_id)] == [o["object_id"] for o in World(pair.twin).cloud_objects(app_id)]
+
+
+def test_engine_object_ls_layout_and_build_answer_as_the_simulator(pair: Pair) -> None:
+    app_id = pair.apps["imported"]
+    listed = pair.real("app", "object", "ls", "--app", app_id)
+    # qlik-cli sorts what the engine lists; the simulator keeps the world's order
+    assert sorted(listed, key=lambda o: o["qId"]) == sorted(pair.sim("app", "object", "ls", "--app", app_id), key=lambda o: o["qId"])
+    assert len(listed) > 5
+    bookmarks = pair.real("app", "bookmark", "ls", "--app", app_id)
+    assert sorted(b["qId"] for b in bookmarks) == sorted(b["qId"] for b in pair.sim("app", "bookmark", "ls", "--app", app_id))
+    oid = listed[0]["qId"]
+    assert pair.real("app", "object", "layout", oid, "--app", app_id) == pair.sim("app", "object", "layout", oid, "--app", app_id)
+    # unpublish + remove without saving + build --no-reload: the same objects are gone in both worlds
+    community = next(o["object_id"] for o in World(pair.twin).cloud_objects(app_id) if o["published"] and not o["approved"] and o["type"] == "sheet")
+    for binary in (pair.served.run_real, lambda *a: pair.served.run_sim(*a, world=pair.twin)):
+        for args in (("app", "object", "unpublish", community, "--app", app_id), ("app", "object", "rm", community, "--app", app_id),
+                     ("app", "build", "--app", app_id, "--no-reload")):
+            out = binary(*args)
+            assert out.returncode == 0, out.stderr
+    ids = [o["object_id"] for o in World(pair.served.world).cloud_objects(app_id)]
+    assert community not in ids
+    assert ids == [o["object_id"] for o in World(pair.twin).cloud_objects(app_id)]
+
+
+def test_http_errors_reach_the_real_binary(pair: Pair) -> None:
+    missing = pair.served.run_real("app", "get", "00000000-0000-0000-0000-000000000000")
+    assert missing.returncode == 1 and "404 Not Found" in missing.stderr and "app not found" in missing.stderr
+    assert pair.served.run_sim("app", "get", "00000000-0000-0000-0000-000000000000", world=pair.twin).returncode == 1
+    engine = pair.served.run_real("app", "object", "layout", "no-such-object", "--app", pair.apps["imported"])
+    assert engine.returncode == 1 and "9003" in engine.stderr
+    # a token the world does not know
+    req = urllib.request.Request(f"{pair.served.url}/api/v1/spaces", headers={"Authorization": "Bearer not-a-token"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=10)
+    assert info.value.code == 401
+
+
+def test_rate_limit_answers_429_with_retry_after(pair: Pair) -> None:
+    """Last in the module: it leaves the read tier limited."""
+    faults.configure(pair.served.world, rate_read="1/60")
+    assert pair.served.run_real("space", "ls").returncode == 0
+    limited = pair.served.run_real("space", "ls")
+    assert limited.returncode == 1 and "429" in limited.stderr
+    req = urllib.request.Request(f"{pair.served.url}/api/v1/spaces", headers={"Authorization": "Bearer eyJhbGciOiJFUzM4NCJ9.sim-cloud.sig"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=10)
+    assert info.value.code == 429
+    assert 1 <= int(info.value.headers["Retry-After"]) <= 60
+    assert json.loads(info.value.read())["errors"][0]["title"] == "API rate limit reached."
+
+
+def test_after_a_migration_the_real_binary_lists_the_migrated_objects(real_qlik_bin: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from qlikcli_py.sim import admin
+
+    world = tmp_path / "world.db"
+    info = seed.demo(world)
+    bin_dir = admin.install_bin(tmp_path / "bin").parent
+    env = {**os.environ, "QLIK_SIM_STATE": str(world), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.run([sys.executable, "-m", "qlikcli_py", "--log-level", "warning", "run", info["apps"]["sales"],
+                          "--source-context", "qseow", "--target-context", "cloud", "--shared-space", "Finance Dev",
+                          "--managed-space", "Finance", "--state-dir", str(tmp_path / "state"), "--write-rate", "0", "--read-rate", "0"],
+                         env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode in (0, 4), run.stderr
+    managed = next(s["id"] for s in World(world).spaces() if s["name"] == "Finance")
+    migrated = next(a["id"] for a in World(world).cloud_apps() if a["space_id"] == managed)
+    served = Served(world, real_qlik_bin, tmp_path)
+    try:
+        for context in ("cloud", "cloud-bot"):
+            real = served.real_json("app", "object", "ls", "--app", migrated, context=context)
+            sim = served.sim_json("app", "object", "ls", "--app", migrated, context=context)
+            assert sorted(o["qId"] for o in real) == sorted(o["qId"] for o in sim)
+            assert real
+    finally:
+        served.stop()
