@@ -1,4 +1,5 @@
 # Every target builds what it needs: a fresh clone needs only python3 (3.11+) and make.
+# The venv holds the tool (.) and its test rig (./sim: the qlik-cli simulator and the sweeps).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,10 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test rehearse bench kill-sweep fault-sweep clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sim/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' -e ./sim
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -32,4 +33,4 @@ fault-sweep: $(STAMP)
 	$(PY) scripts/fault-sweep
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info sim/*.egg-info sim/build .pytest_cache

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from qlikcli_py.cli.main import main
-from qlikcli_py.sim import admin
-from qlikcli_py.sim import faults
-from qlikcli_py.sim import seed
-from qlikcli_py.sim.store import World
+from qliksim import admin
+from qliksim import faults
+from qliksim import seed
+from qliksim.store import World
 
 ROOT = Path(__file__).resolve().parents[2]
 

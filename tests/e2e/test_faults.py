@@ -1,5 +1,5 @@
 """Issue 8 (faults): small seeded campaigns of each kind of fault the simulator injects; the long
-version is scripts/fault-sweep. Final state checked with qlikcli_py.sweeps.check_final_state."""
+version is scripts/fault-sweep. Final state checked with qliksim.sweeps.check_final_state."""
 from __future__ import annotations
 
 import json
@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 
 from qlikcli_py.errors import ExitCode
-from qlikcli_py.sweeps import DONE_CODES
-from qlikcli_py.sweeps import check_final_state
-from qlikcli_py.sweeps import injected_faults
+from qliksim.sweeps import DONE_CODES
+from qliksim.sweeps import check_final_state
+from qliksim.sweeps import injected_faults
 
 FAST = ("--lookup", "listing")  # one user listing instead of a lookup per owner: half the plan's calls
 

@@ -2,7 +2,7 @@
 
 Each chain migrates the demo's sales app in its own world, SIGKILLs `python -m qlikcli_py` after a
 chosen simulated call (a watcher on the simulator's call log), kills the rerun at a later point,
-then lets a run finish and checks the final state (qlikcli_py.sweeps.check_final_state). Fourteen
+then lets a run finish and checks the final state (qliksim.sweeps.check_final_state). Fourteen
 kill points cover every step, each both right after a call (applied, not yet recorded) and with the
 next call in flight. The long seeded version is scripts/kill-sweep.
 """
@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from qlikcli_py.errors import ExitCode
-from qlikcli_py.sim import admin
-from qlikcli_py.sim import faults
-from qlikcli_py.sweeps import DONE_CODES
-from qlikcli_py.sweeps import Demo
-from qlikcli_py.sweeps import check_final_state
-from qlikcli_py.sweeps import kill_at_step
-from qlikcli_py.sweeps import run_tool
-from qlikcli_py.sweeps import step_of
+from qliksim import admin
+from qliksim import faults
+from qliksim.sweeps import DONE_CODES
+from qliksim.sweeps import Demo
+from qliksim.sweeps import check_final_state
+from qliksim.sweeps import kill_at_step
+from qliksim.sweeps import run_tool
+from qliksim.sweeps import step_of
 
 
 def _when(spec: str):

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.sim import admin
-from qlikcli_py.sim.server.contexts import create_commands
+from qliksim import admin
+from qliksim.server.contexts import create_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class Served:
     def __init__(self, world: Path, real_qlik: Path, tmp: Path) -> None:
         self.world = world
-        self.proc = subprocess.Popen([sys.executable, "-m", "qlikcli_py.sim.admin", "serve", "--state", str(world)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "qliksim.admin", "serve", "--state", str(world)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()

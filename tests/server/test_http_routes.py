@@ -14,8 +14,8 @@ import api_specs
 import pytest
 from served import Served
 
-from qlikcli_py.sim import qvf, seed
-from qlikcli_py.sim.store import World
+from qliksim import qvf, seed
+from qliksim.store import World
 
 CLOUD, BOT, QRS = "eyJhbGciOiJFUzM4NCJ9.sim-cloud.sig", "eyJhbGciOiJFUzM4NCJ9.sim-bot.sig", "eyJhbGciOiJSUzI1NiJ9.sim-qrs.sig"
 XRF = "abcdefghij012345"

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from qlikcli_py.sim import admin, seed
+from qliksim import admin, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def _gone(pid: int, seconds: float) -> bool:
 def test_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
     seed.demo(tmp_path / "w.db")
     # The parent prints the server's pid and URL, then waits; SIGKILL gives it no chance to clean up.
-    code = ("import subprocess,sys; p=subprocess.Popen([sys.executable,'-m','qlikcli_py.sim.admin','serve','--state',sys.argv[1]],"
+    code = ("import subprocess,sys; p=subprocess.Popen([sys.executable,'-m','qliksim.admin','serve','--state',sys.argv[1]],"
             "stdout=subprocess.PIPE,text=True); print(p.pid, p.stdout.readline().strip(), flush=True); p.wait()")
     parent = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "w.db")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert parent.stdout is not None
@@ -42,12 +42,12 @@ def test_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
 
 def test_stops_on_sigterm_and_refuses_a_missing_world(tmp_path: Path) -> None:
     seed.demo(tmp_path / "w.db")
-    proc = subprocess.Popen([sys.executable, "-m", "qlikcli_py.sim.admin", "serve", "--state", str(tmp_path / "w.db")],
+    proc = subprocess.Popen([sys.executable, "-m", "qliksim.admin", "serve", "--state", str(tmp_path / "w.db")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout is not None and proc.stdout.readline().startswith("http://127.0.0.1:")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
-    missing = subprocess.run([sys.executable, "-m", "qlikcli_py.sim.admin", "serve", "--state", str(tmp_path / "nope.db")],
+    missing = subprocess.run([sys.executable, "-m", "qliksim.admin", "serve", "--state", str(tmp_path / "nope.db")],
                              capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "seed demo" in missing.stderr
 

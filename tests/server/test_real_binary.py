@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from served import Served, without_times
 
-from qlikcli_py.sim import faults, seed
-from qlikcli_py.sim.store import World
+from qliksim import faults, seed
+from qliksim.store import World
 
 
 class Pair:
@@ -133,7 +133,7 @@ def test_after_a_migration_the_real_binary_lists_the_migrated_objects(real_qlik_
     import subprocess
     import sys
 
-    from qlikcli_py.sim import admin
+    from qliksim import admin
 
     world = tmp_path / "world.db"
     info = seed.demo(world)

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qlikcli_py.sim import admin
+from qliksim import admin
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "rehearse"
 

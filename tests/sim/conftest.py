@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from qlikcli_py.sim import qlik, seed
-from qlikcli_py.sim.admin import install_bin
+from qliksim import qlik, seed
+from qliksim.admin import install_bin
 
 
 class Result:

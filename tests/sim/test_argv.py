@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from qlikcli_py.sim.argv import Help, parse
-from qlikcli_py.sim.errors import UsageError
+from qliksim.argv import Help, parse
+from qliksim.errors import UsageError
 
 
 def test_flag_forms_are_equivalent() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from api_specs import cloud_types
-from qlikcli_py.sim.store import World
+from qliksim.store import World
 
 from .conftest import object_by_state
 

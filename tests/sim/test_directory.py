@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qlikcli_py.sim import scim_filter
-from qlikcli_py.sim.errors import HttpError
+from qliksim import scim_filter
+from qliksim.errors import HttpError
 
 
 def scim_quote(value: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from qlikcli_py.sim.store import World
+from qliksim.store import World
 
 from .conftest import object_by_state
 from .test_cloud_apps import export_all, import_app

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from qlikcli_py.sim import faults
-from qlikcli_py.sim.store import World
+from qliksim import faults
+from qliksim.store import World
 
 from .conftest import object_by_state
 from .test_cloud_apps import export_all, import_app

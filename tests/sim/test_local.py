@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
-from qlikcli_py.sim import faults
-from qlikcli_py.sim.output import dumps, json_line
-from qlikcli_py.sim.qlik import redact
-from qlikcli_py.sim.store import World
+from qliksim import faults
+from qliksim.output import dumps, json_line
+from qliksim.qlik import redact
+from qliksim.store import World
 
 
 def test_version_knob(demo: dict[str, Any], run: Any) -> None:

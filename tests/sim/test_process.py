@@ -12,8 +12,8 @@ import subprocess
 import time
 from typing import Any
 
-from qlikcli_py.sim import faults
-from qlikcli_py.sim.store import World
+from qliksim import faults
+from qliksim.store import World
 
 from .conftest import Result
 

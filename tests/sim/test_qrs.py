@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from api_specs import qrs_fields
-from qlikcli_py.sim import faults, qvf
+from qliksim import faults, qvf
 
 
 def test_shapes_use_only_spec_fields(demo: dict[str, Any], run: Any) -> None:

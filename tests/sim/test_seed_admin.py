@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from qlikcli_py.sim import admin, qlik, seed
-from qlikcli_py.sim.store import World
+from qliksim import admin, qlik, seed
+from qliksim.store import World
 
 
 def test_demo_has_every_type_in_every_state(demo: dict[str, Any]) -> None:

@@ -54,7 +54,7 @@ class HttpError(SimError):
         self.html = html
 
     def render(self, json_mode: bool, trace_id: str) -> tuple[bytes, bytes]:
-        from qlikcli_py.sim.output import dumps, dumps_compact
+        from qliksim.output import dumps, dumps_compact
 
         head = f"Error: {self.status} {REASONS.get(self.status, 'Error')}\n".encode()
         if self.html:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from qlikcli_py.sim.errors import HttpError
+from qliksim.errors import HttpError
 
 # attribute -> (SQL column, allowed ops, case-insensitive eq)
 Attrs = dict[str, tuple[str, frozenset[str], bool]]

@@ -80,7 +80,7 @@ def configure(state_path: str | os.PathLike[str], **knobs: Any) -> dict[str, Any
 
     `seed=N` re-seeds the world's randomness (fault dice and new ids). Returns the effective knobs.
     """
-    from qlikcli_py.sim.store import Tx, connect
+    from qliksim.store import Tx, connect
 
     conn = connect(os.fspath(state_path))
     try:

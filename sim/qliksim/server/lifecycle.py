@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from qlikcli_py.sim.server.http import SimServer
+from qliksim.server.http import SimServer
 
 PARENT_POLL_S = 0.5
 

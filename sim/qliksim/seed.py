@@ -14,7 +14,7 @@ import os
 import random
 import sqlite3
 
-from qlikcli_py.sim import ids, store
+from qliksim import ids, store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ import sys
 from websockets.frames import Opcode
 from websockets.server import ServerProtocol
 
-from qlikcli_py.sim.errors import EngineError, HttpError, SimError
-from qlikcli_py.sim.server import model_call
-from qlikcli_py.sim.store import connect
+from qliksim.errors import EngineError, HttpError, SimError
+from qliksim.server import model_call
+from qliksim.store import connect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ def _unknown(method: str) -> RpcError:
 
 def serve(handler: Any, app_id: str) -> None:
     """Take over the HTTP connection of `handler` (a GET with Upgrade: websocket) for one session."""
-    from qlikcli_py.sim.server.http import error_response
+    from qliksim.server.http import error_response
 
     server = handler.server
     caller = model_call.authenticate(server.state, handler.headers.get("Authorization"))

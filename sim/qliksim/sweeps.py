@@ -20,7 +20,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.sim.store import World
+from qliksim.store import World
 
 DONE_CODES = (0, 4)  # done, or done with unmatched owners
 USER_TYPES = frozenset({"sheet", "story", "bookmark", "snapshot", "masterobject", "dimension", "measure"})
@@ -360,8 +360,8 @@ class Demo:
         """twin: also a QRS app `twin`, unpublished, with the sales app's name, owners and states
         but its own object ids (one name in two streams is common; the reconciliation must not
         mix them up)."""
-        from qlikcli_py.sim import admin
-        from qlikcli_py.sim import seed
+        from qliksim import admin
+        from qliksim import seed
 
         root.mkdir(parents=True, exist_ok=True)
         info = seed.demo(str(root / "world.db"))
@@ -472,7 +472,7 @@ def injected_faults(log_path: str | os.PathLike[str]) -> Counter[str]:
 def run_scenario(root: Path, sc: Scenario, *, bin_dir: Path | None = None) -> ScenarioResult:
     import random
 
-    from qlikcli_py.sim import faults
+    from qliksim import faults
 
     rng = random.Random(f"scenario:{sc.seed}")
     res = ScenarioResult(sc.name)

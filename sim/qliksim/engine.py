@@ -10,8 +10,8 @@ holds the objects, so ls/layout still show them (each qlik call is a new engine 
 
 from __future__ import annotations
 
-from qlikcli_py.sim.call import Call
-from qlikcli_py.sim.errors import EngineError, not_found
+from qliksim.call import Call
+from qliksim.errors import EngineError, not_found
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,8 +6,8 @@ reference/qlik-cli.md §4.7-4.14; values are the world's.
 
 from __future__ import annotations
 
-from qlikcli_py.sim.call import Call
-from qlikcli_py.sim.output import iso_seconds
+from qliksim.call import Call
+from qliksim.output import iso_seconds
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from qlikcli_py.sim.errors import HttpError
+from qliksim.errors import HttpError
 
 # property (lower case) -> (SQL expression, value type, nullable)
 Props = dict[str, tuple[str, str, bool]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from qlikcli_py.sim.store import connect
+from qliksim.store import connect
 
 
 def create_commands(state: str, url: str, qlik: str = "qlik") -> list[str]:

@@ -7,8 +7,8 @@ The error texts are cobra's and pflag's, since that is what the real binary prin
 
 from __future__ import annotations
 
-from qlikcli_py.sim.errors import UsageError
-from qlikcli_py.sim.surface import TREE, VALUE_FLAGS, VALUE_SHORTS, Cmd
+from qliksim.errors import UsageError
+from qliksim.surface import TREE, VALUE_FLAGS, VALUE_SHORTS, Cmd
 
 
 class Help(Exception):

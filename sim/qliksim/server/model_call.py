@@ -6,14 +6,14 @@ import os
 import re
 import time
 
-from qlikcli_py.sim import faults, runtime
-from qlikcli_py.sim.argv import Invocation
-from qlikcli_py.sim.call import Call
-from qlikcli_py.sim.errors import SimError
-from qlikcli_py.sim.output import iso_now, json_line
-from qlikcli_py.sim.qlik import _Record, apply_model
-from qlikcli_py.sim.store import Tx, connect, meta
-from qlikcli_py.sim.surface import COMMANDS
+from qliksim import faults, runtime
+from qliksim.argv import Invocation
+from qliksim.call import Call
+from qliksim.errors import SimError
+from qliksim.output import iso_now, json_line
+from qliksim.qlik import _Record, apply_model
+from qliksim.store import Tx, connect, meta
+from qliksim.surface import COMMANDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

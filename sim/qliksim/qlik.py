@@ -11,12 +11,12 @@ import os
 import sys
 import time
 
-from qlikcli_py.sim import faults, runtime
-from qlikcli_py.sim.argv import Help, parse
-from qlikcli_py.sim.call import Call
-from qlikcli_py.sim.errors import HttpError, SimError, UsageError
-from qlikcli_py.sim.output import iso_now, json_line
-from qlikcli_py.sim.store import StateMissing, Tx, connect
+from qliksim import faults, runtime
+from qliksim.argv import Help, parse
+from qliksim.call import Call
+from qliksim.errors import HttpError, SimError, UsageError
+from qliksim.output import iso_now, json_line
+from qliksim.store import StateMissing, Tx, connect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def apply_model(call: Call, knobs: dict[str, Any], record: _Record, trace: list[
         time.sleep(latency)  # outside any transaction: parallel callers overlap
     rate = faults.parse_rate(knobs.get(f"rate_{cmd.tier}")) if cmd.tier in ("read", "write") else None
     call.counter, wait = runtime.tick(call.state_path, call.identity, cmd.tier, rate, time.time())
-    from qlikcli_py.sim.ids import trace_id
+    from qliksim.ids import trace_id
 
     trace[0] = trace_id(call.seed, call.counter)
     if wait is not None:
@@ -228,7 +228,7 @@ def _check_server_type(call: Call) -> None:
 
 def _handler(ref: str) -> Any:
     module, _, func = ref.partition(":")
-    mod = __import__(f"qlikcli_py.sim.{module}", fromlist=[func])
+    mod = __import__(f"qliksim.{module}", fromlist=[func])
     return getattr(mod, func)
 
 
@@ -243,7 +243,7 @@ def _finish(call: Call, result: object, err: bytes) -> tuple[bytes, bytes]:
     if call.flag("quiet") and key:
         items = result if isinstance(result, list) else [result]
         return "".join(f"{_dig(item, key)}\n" for item in items).encode(), err
-    from qlikcli_py.sim.output import dumps
+    from qliksim.output import dumps
 
     return dumps(result), err
 

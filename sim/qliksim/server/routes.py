@@ -14,9 +14,9 @@ import re
 import secrets
 import urllib.parse
 
-from qlikcli_py.sim.cloud_shapes import DEFAULT_PAGE
-from qlikcli_py.sim.errors import HttpError, bad_request, not_found
-from qlikcli_py.sim.server import model_call
+from qliksim.cloud_shapes import DEFAULT_PAGE
+from qliksim.errors import HttpError, bad_request, not_found
+from qliksim.server import model_call
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qlikcli_py.sim.call import Call
-from qlikcli_py.sim.errors import UsageError
+from qliksim.call import Call
+from qliksim.errors import UsageError
 
 
 def version(call: Call) -> str:

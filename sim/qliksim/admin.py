@@ -20,14 +20,14 @@ import pathlib
 import sys
 import sysconfig
 
-from qlikcli_py.sim import faults, seed
-from qlikcli_py.sim.store import World
+from qliksim import faults, seed
+from qliksim.store import World
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]  # the folder holding qliksim/
 
 _BIN_TEMPLATE = """#!{python} -S
 # qlik-cli simulator, installed by `qlik-sim install-bin`. -S skips site.py (a few ms per call);
@@ -37,7 +37,7 @@ sys.path[:0] = {paths!r}
 # Every simulated call is a new process: cache compiled modules even where the environment sets
 # PYTHONDONTWRITEBYTECODE (compiling the simulator on each call costs ~25 ms).
 sys.dont_write_bytecode = False
-from qlikcli_py.sim.qlik import main
+from qliksim.qlik import main
 raise SystemExit(main())
 """
 
@@ -45,11 +45,11 @@ raise SystemExit(main())
 def install_bin(bin_dir: str | os.PathLike[str]) -> pathlib.Path:
     """Write an executable `qlik` into bin_dir that runs the simulator with this interpreter.
 
-    Works without the package installed: the repository root goes on sys.path first.
+    Works without the package installed: the folder holding qliksim goes on sys.path first.
     """
     target = pathlib.Path(bin_dir) / "qlik"
     target.parent.mkdir(parents=True, exist_ok=True)
-    paths = [str(REPO_ROOT)]
+    paths = [str(PACKAGE_ROOT)]
     for key in ("purelib", "platlib"):
         path = sysconfig.get_paths()[key]
         if path not in paths:
@@ -150,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"qlik-sim: no world at {args.state} (create one with `qlik-sim seed demo --state FILE`)\n")
             return 2
         if args.command == "serve":
-            from qlikcli_py.sim.server.lifecycle import serve
+            from qliksim.server.lifecycle import serve
 
             return serve(args.state, args.port)
-        from qlikcli_py.sim.server.contexts import create_commands
+        from qliksim.server.contexts import create_commands
 
         print("\n".join(create_commands(args.state, args.server, args.qlik)))
     else:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from qlikcli_py.sim import cloud_shapes as shapes
-from qlikcli_py.sim import scim_filter
-from qlikcli_py.sim.call import Call
-from qlikcli_py.sim.errors import UsageError, bad_request, not_found
+from qliksim import cloud_shapes as shapes
+from qliksim import scim_filter
+from qliksim.call import Call
+from qliksim.errors import UsageError, bad_request, not_found
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

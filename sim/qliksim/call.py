@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from qlikcli_py.sim import ids
-from qlikcli_py.sim.argv import Invocation
-from qlikcli_py.sim.output import iso_now
-from qlikcli_py.sim.store import Tx, next_counter
+from qliksim import ids
+from qliksim.argv import Invocation
+from qliksim.output import iso_now
+from qliksim.store import Tx, next_counter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ import tempfile
 import threading
 import urllib.parse
 
-from qlikcli_py.sim.errors import REASONS, EngineError, HttpError, SimError, UsageError
-from qlikcli_py.sim.server import model_call, routes
+from qliksim.errors import REASONS, EngineError, HttpError, SimError, UsageError
+from qliksim.server import model_call, routes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         if self.command == "GET" and self.headers.get("Upgrade", "").lower() == "websocket" and _ENGINE_PATH.match(url.path):
-            from qlikcli_py.sim.server import engine_rpc
+            from qliksim.server import engine_rpc
 
             self.close_connection = True
             engine_rpc.serve(self, urllib.parse.unquote(_ENGINE_PATH.match(url.path).group(1)))  # type: ignore[union-attr]

@@ -10,10 +10,10 @@ its owner.
 
 from __future__ import annotations
 
-from qlikcli_py.sim import cloud_shapes as shapes
-from qlikcli_py.sim import qvf
-from qlikcli_py.sim.call import Call
-from qlikcli_py.sim.errors import HttpError, UsageError, bad_request, forbidden, not_found
+from qliksim import cloud_shapes as shapes
+from qliksim import qvf
+from qliksim.call import Call
+from qliksim.errors import HttpError, UsageError, bad_request, forbidden, not_found
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ def in_scope(scope: str, published: bool, approved: bool) -> bool:
 
 
 def encode(app: dict[str, Any], objects: list[dict[str, Any]]) -> bytes:
-    from qlikcli_py.sim.output import dumps_compact
+    from qliksim.output import dumps_compact
 
     return MAGIC + dumps_compact({**app, "objects": objects}) + b"\n"
 
@@ -37,7 +37,7 @@ def decode(data: bytes) -> dict[str, Any]:
     """Raises ValueError for anything that is not a complete simulator QVF."""
     if not data.startswith(MAGIC):
         raise ValueError("not a QVF file")
-    from qlikcli_py.sim.output import loads
+    from qliksim.output import loads
 
     try:
         doc = loads(data[len(MAGIC):])

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from qlikcli_py.sim import qrs_filter, qvf
-from qlikcli_py.sim.call import Call
-from qlikcli_py.sim.errors import UsageError, bad_request, not_found
+from qliksim import qrs_filter, qvf
+from qliksim.call import Call
+from qliksim.errors import UsageError, bad_request, not_found
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
