@@ -41,8 +41,8 @@ async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Pat
     except QlikError as e:
         out.append(Result("qlik-cli", "fail", str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
         return out
-    source_ok = await _context(out, qlik, conn.source_context, "windows", "--source-context")
-    target_ok = await _context(out, qlik, conn.target_context, "cloud", "--target-context")
+    source_ok = await _context(out, qlik, conn.source_context, "windows", "--source-context", conn.insecure)
+    target_ok = await _context(out, qlik, conn.target_context, "cloud", "--target-context", conn.insecure)
     if source_ok:
         source = Source(qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch)
         try:
@@ -56,13 +56,13 @@ async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Pat
     return out
 
 
-async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str) -> bool:
+async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str, insecure: bool) -> bool:
     try:
-        info = await check_context(qlik, name, want=want, flag=flag)
+        info = await check_context(qlik, name, want=want, flag=flag, insecure=insecure)
     except MigrationError as e:
         out.append(Result(f"context {name or '?'}", "fail", str(e), f"pass {flag} NAME (see `qlik context ls`)"))
         return False
-    out.append(Result(f"context {name}", "pass", f"server-type {info.get('server-type', 'cloud')}, {info.get('server', '')}"))
+    out.append(Result(f"context {name}", "pass", f"server-type {info.get('servertype')}{' (probed)' if info.get('servertype-source') else ''}, {info.get('server', '')}"))
     return True
 
 
