@@ -47,7 +47,8 @@ _STATUS_KIND = {
 _TEXT_KINDS = (
     (re.compile(r"(?i)context \S+ (does not exist|not found)|no current context|no context with name"
                 r"|server URL not specified"), "context"),
-    (re.compile(r"(?i)unknown (flag|command|shorthand flag)|required flag\(s\)"), "usage"),
+    (re.compile(r"(?i)unknown (flag|command|shorthand flag)|required flag\(s\)|accepts (at most )?\d+ arg\(s\)"
+                r"|requires at least \d+ arg\(s\)|flag needs an argument|invalid argument"), "usage"),
     (re.compile(r"(?i)no space left on device|disk quota exceeded"), "disk_full"),
     (re.compile(r"(?i)could not connect to engine|session closed|websocket"), "engine_connect"),
     (re.compile(r"(?i)connection (refused|reset)|no such host|i/o timeout|EOF\b|tls handshake|dial tcp"
@@ -156,8 +157,8 @@ def _take_json(value: dict, out: _Printed, bodies: list[dict]) -> None:
 
 def _take_status(line: str, out: _Printed) -> None:
     code = int(line[:3])
-    if code >= 400:  # with --retry the last printed status is the outcome; 200 OK is noise
-        out.status, out.status_line = code, line
+    # with --retry the last printed status is the outcome: a 200 OK after 500s is a success
+    out.status, out.status_line = (code, line) if code >= 400 else (None, "")
 
 
 def _api_error(body: dict) -> tuple[str, int | None]:
@@ -198,7 +199,7 @@ def help_command(stdout: bytes) -> str | None:
     return m.group(1) if m else None
 
 
-_HELP = re.compile(r"(?m)^Usage:\s*\n\s+qlik ((?:[\w-]+ ?)*?)\s*\[command\]")
+_HELP = re.compile(r"(?m)^Usage:[ \t]*\n(?:[ \t]+qlik [^\n]*\n)*?[ \t]+qlik ((?:[\w-]+ )*[\w-]+) \[command\]")
 
 
 def _retry_after(text: str, stdout: bytes) -> float | None:
