@@ -13,8 +13,7 @@ from dataclasses import dataclass
 MIN_VERSION = (2, 24, 0)
 MIN_VERSION_TEXT = "2.24.0"
 
-_NUMBER = re.compile(r"(?im)^\s*(?:qlik\s+)?version\s*:?[ \t]*v?(\d+)\.(\d+)\.(\d+)([^\s\t]*)")
-_BARE = re.compile(r"(?im)^\s*(?:qlik\s+)?v?(\d+)\.(\d+)\.(\d+)([^\s\t]*)\s*$")
+_NUMBER = re.compile(r"(?im)^\s*(?:qlik\s+)?version:[ \t]*v?(\d+)\.(\d+)\.(\d+)(\S*)")
 _EMPTY = re.compile(r"(?im)^\s*(?:qlik\s+)?version\s*:")
 
 
@@ -40,7 +39,7 @@ def parse_numbers(text: str) -> tuple[int, int, int]:
 def read_version(stdout: str) -> Version | None:
     """The version in `qlik version`'s output; Version(None, "unknown") for a version line without
     a number; None when the output has no version line at all."""
-    m = _NUMBER.search(stdout) or _BARE.search(stdout)
+    m = _NUMBER.search(stdout)
     if m:
         numbers = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
         return Version(numbers, ".".join(str(n) for n in numbers) + m.group(4))
