@@ -14,7 +14,7 @@ import time
 from qlikcli_py.sim import faults, runtime
 from qlikcli_py.sim.argv import Help, parse
 from qlikcli_py.sim.call import Call
-from qlikcli_py.sim.errors import HttpError, SimError, UsageError
+from qlikcli_py.sim.errors import HttpError, NoServer, SimError, UsageError, status_line
 from qlikcli_py.sim.output import iso_now, json_line
 from qlikcli_py.sim.store import StateMissing, Tx, connect
 
@@ -147,7 +147,7 @@ def _run(argv: list[str], state: str, start: float, record: _Record, trace: list
             return _finish(call, _handler(cmd.handler)(call), b"")
         if context is None:
             if name:
-                raise UsageError(f'context "{name}" does not exist')
+                raise NoServer(f"no context {name}")
             raise UsageError("no current context: pass --context NAME")
         return _run_api(call, knobs, record, trace)
     finally:
@@ -194,9 +194,13 @@ def _run_api(call: Call, knobs: dict[str, Any], record: _Record, trace: list[str
             exc = HttpError(504, "gateway timeout")
             exc.fault = "applied_but_failed+hang"
         raise exc
+    # REST calls print their status on stderr even on success (REAL, 1.4.0: `{"": "200 OK"}`
+    # under --json, `200 OK` in text; -q prints none); engine and QRS calls are not recorded.
     err = b""
+    if cmd.tier in ("read", "write") and not call.flag("quiet"):
+        err = status_line(200, bool(call.flag("json")))
     if dice.warn < float(knobs["warnings"]):
-        err = (faults.warning_text(knobs, dice.warn_kind) + "\n").encode()
+        err += (faults.warning_text(knobs, dice.warn_kind) + "\n").encode()
     return _finish(call, result, err)
 
 
