@@ -56,7 +56,7 @@ class NoServer(SimError):
         from qlikcli_py.sim.output import dumps
 
         if json_mode:
-            return b"", dumps({"error": "server URL not specified\n"})
+            return b"", dumps({"error": "server URL not specified\n"}) + b"\n"
         return b"", b"Error: server URL not specified\n"
 
 

@@ -78,7 +78,7 @@ def test_cli_errors_print_like_the_real_binary(demo: dict[str, Any], run: Any) -
     assert (r.code, r.out) == (1, "")
     assert r.err == 'Error: unknown command "frob" for "qlik"\nRun \'qlik --help\' for usage.\nunknown command "frob" for "qlik"\n'
     r = run("app", "get", "x", context="nope")
-    assert (r.code, r.out, r.err) == (1, "", '{\n  "error": "server URL not specified\\n"\n}\n')
+    assert (r.code, r.out, r.err) == (1, "", '{\n  "error": "server URL not specified\\n"\n}\n\n')
     r = run("app", "get", "x", "--bogus", context="cloud")
     assert r.code == 1 and r.err.startswith("Error: unknown flag: --bogus\nUsage:\n  qlik app get [flags]\n")
     assert r.err.endswith("\nunknown flag: --bogus\n") and "      --bogus" not in r.err
