@@ -97,6 +97,8 @@ class Qlik:
         self.calls: Counter[str] = Counter()  # invocations per tier, retries included
         self.retried = 0
         self.version = "unknown"  # set by check_version; named when a command is missing
+        # flags this binary lists under another spelling (flagcheck.py): "--exportScope" -> "--exportscope"
+        self.spellings: dict[str, str] = {}
 
     # -- binary -------------------------------------------------------------------------------
     def resolve(self) -> str:
@@ -119,6 +121,7 @@ class Qlik:
             log.warning("qlik.version_unknown", printed=text.strip()[:200],
                         hint="this qlik-cli prints no version number; going on as if it were recent enough")
         elif found.numbers < MIN_VERSION:
+            self.version = found.text
             raise QlikNotFound(f"qlik-cli {found.text} is too old: the migration needs {versions.MIN_VERSION_TEXT} "
                                f"or later; {INSTALL_HINT}")
         self.version = found.text
@@ -140,7 +143,7 @@ class Qlik:
         timeout: float | None = None,
         stdout_path: Path | None = None,
     ) -> QlikResult:
-        argv = [*args]
+        argv = [self._spelled(a) for a in args] if self.spellings else [*args]
         if json:
             argv.append("--json")
         if context is not None:
@@ -171,6 +174,11 @@ class Qlik:
             delay = _BACKOFF_BASE * 2 ** (attempt - 1)
             log.info("qlik.retry", argv=shown, attempt=attempt, delay=delay)
             await asyncio.sleep(delay)
+
+    def _spelled(self, token: str) -> str:
+        name, eq, value = token.partition("=")
+        spelled = self.spellings.get(name) if name.startswith("--") else None
+        return f"{spelled}{eq}{value}" if spelled else token
 
     async def help(self, *command: str) -> str:
         """`qlik COMMAND --help`: the usage text, which lists the flags this binary accepts."""

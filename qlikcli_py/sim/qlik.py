@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         out, err = _run(argv, state, start, record, trace)
     except Help as help_:
         out = help_.text().encode()
+        record.tier = record.tier or "local"  # help text costs the server nothing
     except SimError as exc:
         record.fault = record.fault or exc.fault
         out, err = exc.render(json_mode, trace[0] or "0000000000000000")
