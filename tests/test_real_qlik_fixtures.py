@@ -196,10 +196,25 @@ def test_retry_noise_then_a_final_5xx():
     assert f.detail == "500 Internal Server Error: Internal Server Error (HTTP-500)"
 
 
-@pytest.mark.parametrize("name", ["success_json", "success_text", "success_quiet", "success_raw", "app_get"])
-def test_success_noise_on_stderr_is_not_read_as_help_or_failure(name):
+@pytest.mark.parametrize("name", ["success_json", "success_text", "success_quiet", "success_raw", "success_limit",
+                                  "app_get", "context_create", "context_ls", "context_get"])
+def test_successes_are_not_read_as_help(name):
     fx = real(name)
     assert fx["exit_code"] == 0 and help_command(fx["stdout"].encode()) is None
+
+
+@pytest.mark.parametrize(("name", "count"), [("success_json", 3), ("success_text", 3), ("success_raw", 3), ("success_limit", 5)])
+def test_list_output_is_the_data_array(name, count):
+    from qlikcli_py.commands import _array
+    from qlikcli_py.qlik import parse_json
+
+    rows = _array(parse_json(("space", "ls"), real(name)["stdout"].encode()))
+    assert [r["id"] for r in rows] == [f"s{i}" for i in range(count)]
+
+
+def test_engine_command_without_app():
+    f = failure("engine_no_app")
+    assert (f.kind, f.status, f.detail) == ("other", None, "No app specified")
 
 
 # -- help text instead of an answer -----------------------------------------------------------------

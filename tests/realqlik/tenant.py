@@ -1,6 +1,6 @@
 """A tiny loopback HTTP server that answers the real qlik-cli with fixed bodies.
 
-Routes: `/api/v1/spaces` (pages of 3 of 6 spaces, with `links.next`), `/api/v1/apps/<id>` where the
+Routes: `/api/v1/spaces` (6 spaces, pages of 3 or `?limit=`, with `links.next`), `/api/v1/apps/<id>` where the
 id picks the answer: an HTTP error (`bad`, `unauthorized`, `forbidden`, `missing`, `conflict`,
 `limited`, `boom`, `unavailable`), an HTML 502 (`html502`), 500 twice then 200 (`flaky`), or the
 app. It binds 127.0.0.1 only and shuts itself down after `lifetime` seconds even if nobody stops it.
@@ -49,7 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _spaces(self, query: dict[str, list[str]]) -> None:
         start = int(query.get("next", ["0"])[0])
         limit = int(query.get("limit", [str(PAGE)])[0])
-        end = min(start + min(limit, PAGE), len(SPACES))
+        end = min(start + limit, len(SPACES))  # the API's page is 3 unless the caller asks for more
         base = f"http://{self.headers.get('Host')}/api/v1/spaces"
         links = {"self": {"href": base}}
         if end < len(SPACES):
