@@ -13,7 +13,6 @@ import contextlib
 import ctypes
 import functools
 import os
-import re
 import shutil
 import signal
 import time
@@ -31,8 +30,10 @@ import structlog
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikNotFound
+from qlikcli_py import versions
 from qlikcli_py.errors import QlikTimeout
 from qlikcli_py.failures import classify
+from qlikcli_py.failures import help_command
 from qlikcli_py.pacing import Pacer
 from qlikcli_py.redact import redact_argv
 
@@ -42,8 +43,7 @@ INSTALL_HINT = (
     "install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/ "
     "(or pass --qlik-bin PATH)"
 )
-MIN_VERSION = (2, 24, 0)
-_VERSION = re.compile(r"qlik version:\s*v?(\d+)\.(\d+)\.(\d+)(\S*)")
+MIN_VERSION = versions.MIN_VERSION
 _MAX_429_RETRIES = 30
 _BACKOFF_BASE = 0.5
 _KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL on a timeout
@@ -96,6 +96,9 @@ class Qlik:
         self._slots: asyncio.Semaphore | None = None
         self.calls: Counter[str] = Counter()  # invocations per tier, retries included
         self.retried = 0
+        self.version = "unknown"  # set by check_version; named when a command is missing
+        # flags this binary lists under another spelling (flagcheck.py): "--exportScope" -> "--exportscope"
+        self.spellings: dict[str, str] = {}
 
     # -- binary -------------------------------------------------------------------------------
     def resolve(self) -> str:
@@ -107,16 +110,22 @@ class Qlik:
         return self._path
 
     async def check_version(self) -> str:
+        """The version as printed, or "unknown" for a build that prints no number (2.27.0 did,
+        qlik-cli issue #40): that warns and goes on. Older than 2.24.0 is refused."""
         result = await self.run("version", context=None, tier="local", json=False)
         text = result.stdout.decode("utf-8", "replace")
-        m = _VERSION.search(text)
-        if not m:
+        found = versions.read_version(text)
+        if found is None:
             raise QlikBadOutput(result.argv, result.stdout, "no version line")
-        found = tuple(int(g) for g in m.groups()[:3])
-        version = ".".join(str(n) for n in found) + m.group(4)
-        if found < MIN_VERSION:
-            raise QlikNotFound(f"qlik-cli {version} is too old: the migration needs 2.24.0 or later; {INSTALL_HINT}")
-        return version
+        if not found.known:
+            log.warning("qlik.version_unknown", printed=text.strip()[:200],
+                        hint="this qlik-cli prints no version number; going on as if it were recent enough")
+        elif found.numbers < MIN_VERSION:
+            self.version = found.text
+            raise QlikNotFound(f"qlik-cli {found.text} is too old: the migration needs {versions.MIN_VERSION_TEXT} "
+                               f"or later; {INSTALL_HINT}")
+        self.version = found.text
+        return found.text
 
     # -- calls --------------------------------------------------------------------------------
     async def json(self, *args: str, context: str | None, tier: str, idempotent: bool = False,
@@ -134,7 +143,7 @@ class Qlik:
         timeout: float | None = None,
         stdout_path: Path | None = None,
     ) -> QlikResult:
-        argv = [*args]
+        argv = [self._spelled(a) for a in args] if self.spellings else [*args]
         if json:
             argv.append("--json")
         if context is not None:
@@ -145,7 +154,9 @@ class Qlik:
         while True:
             await self.pacer.acquire(context or "", tier)
             try:
-                return await self._spawn(argv, shown, tier, timeout or self.timeout, stdout_path)
+                result = await self._spawn(argv, shown, tier, timeout or self.timeout, stdout_path)
+                self._refuse_help(args, result)
+                return result
             except QlikCommandFailed as exc:
                 if exc.kind == "rate_limited" and limit_hits < _MAX_429_RETRIES:
                     limit_hits += 1
@@ -163,6 +174,32 @@ class Qlik:
             delay = _BACKOFF_BASE * 2 ** (attempt - 1)
             log.info("qlik.retry", argv=shown, attempt=attempt, delay=delay)
             await asyncio.sleep(delay)
+
+    def _spelled(self, token: str) -> str:
+        name, eq, value = token.partition("=")
+        spelled = self.spellings.get(name) if name.startswith("--") else None
+        return f"{spelled}{eq}{value}" if spelled else token
+
+    async def help(self, *command: str) -> str:
+        """`qlik COMMAND --help`: the usage text, which lists the flags this binary accepts."""
+        result = await self.run(*command, "--help", context=None, tier="local", json=False)
+        return result.stdout.decode("utf-8", "replace")
+
+    def _refuse_help(self, args: tuple[str, ...], result: QlikResult) -> None:
+        """An unknown sub-command of a group prints the group's help and exits 0 (REAL, 1.4.0): a
+        command this qlik-cli lacks would otherwise "succeed"."""
+        if "--help" in args or "-h" in args:
+            return
+        group = help_command(result.stdout)
+        if group is None:
+            return
+        words = [a for a in args if not a.startswith("-")]
+        command = " ".join(words[:len(group.split()) + 1]) if words else group
+        added = versions.command_added_in(command)
+        detail = (f"this qlik-cli ({self.version}) has no `{command}`: it printed the help of `qlik {group}`; "
+                  f"it needs {added} or later")
+        raise QlikCommandFailed(result.argv, 0, result.stdout[:4096], result.stderr, kind="unsupported",
+                                status=None, detail=detail)
 
     async def _spawn(self, argv: list[str], shown: tuple[str, ...], tier: str, timeout: float,
                      stdout_path: Path | None) -> QlikResult:

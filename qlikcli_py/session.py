@@ -71,8 +71,8 @@ async def open_session(conn: Connection, qlik: Qlik | None = None) -> Session:
         version = await qlik.check_version()
     except QlikNotFound as e:
         raise UsageProblem(str(e)) from e
-    await check_context(qlik, conn.source_context, want="windows", flag="--source-context")
-    await check_context(qlik, conn.target_context, want="cloud", flag="--target-context")
+    await check_context(qlik, conn.source_context, want="windows", flag="--source-context", insecure=conn.insecure)
+    await check_context(qlik, conn.target_context, want="cloud", flag="--target-context", insecure=conn.insecure)
     source = Source(qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch)
     target = Target(qlik, conn.target_context, scratch=conn.scratch)
     try:
@@ -83,7 +83,7 @@ async def open_session(conn: Connection, qlik: Qlik | None = None) -> Session:
     return Session(qlik=qlik, source=source, target=target, version=version, me=me, spaces=spaces)
 
 
-async def check_context(qlik: Qlik, name: str, *, want: str, flag: str) -> dict[str, str]:
+async def check_context(qlik: Qlik, name: str, *, want: str, flag: str, insecure: bool = False) -> dict[str, str]:
     if not name:
         raise UsageProblem(f"{flag} is required: the name of a qlik-cli context (see `qlik context ls`)")
     try:
@@ -95,8 +95,11 @@ async def check_context(qlik: Qlik, name: str, *, want: str, flag: str) -> dict[
         ) from e
     except QlikError as e:
         raise UsageProblem(str(e)) from e
-    # qlik-cli guesses "cloud" when a context has no server-type.
-    kind = (info.get("server-type") or "cloud").lower()
+    kind = (info.get("servertype") or "").lower()
+    if not kind:
+        kind = await probe_server_type(qlik, name, insecure=insecure)
+        info["servertype"] = kind
+        info["servertype-source"] = "probed"
     if want == "windows" and kind != "windows":
         raise UsageProblem(
             f"context {name!r} is a Qlik Cloud context (server-type {kind}); {flag} needs the "
@@ -108,6 +111,25 @@ async def check_context(qlik: Qlik, name: str, *, want: str, flag: str) -> dict[
             f"Qlik Cloud tenant context (server-type cloud)"
         )
     return info
+
+
+async def probe_server_type(qlik: Qlik, name: str, *, insecure: bool = False) -> str:
+    """`context get` printed no server type we can read: ask the server. A QRS read answers only on
+    a client-managed site; a tenant answers it 404 (or a proxy's HTML page). A context that cannot
+    be reached is an error, never silently taken for cloud."""
+    extra = ("--insecure",) if insecure else ()
+    try:
+        await qlik.run("qrs", "app", "count", *extra, context=name, tier="qrs", idempotent=True)
+    except QlikCommandFailed as e:
+        if e.kind in ("network", "certificate", "unauthorized", "context", "server", "rate_limited"):
+            raise UsageProblem(
+                f"cannot tell whether context {name!r} is client-managed or cloud: `qlik context get` "
+                f"shows no server type and a QRS read failed ({e.detail}); {explain(e, name)}"
+            ) from e
+        return "cloud"
+    except QlikError as e:
+        raise UsageProblem(f"cannot tell the server type of context {name!r}: {e}") from e
+    return "windows"
 
 
 def resolve_space(spaces: list[Space], ref: str, *, want: str, flag: str) -> Space:

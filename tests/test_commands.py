@@ -62,9 +62,10 @@ def test_context_info_parses_key_value_lines(fake_qlik, fixture):
     name = load_fixture(fixture)["argv_example"][2]
     info = run(context_info(Qlik(), name))
     assert fake_qlik.calls() == [["context", "get", name, "--context", name]]
-    expected = dict(line.split(": ", 1) for line in load_fixture(fixture)["stdout"].splitlines())
+    pairs = (line.split(": ", 1) for line in load_fixture(fixture)["stdout"].splitlines())
+    expected = {key.replace("-", ""): value for key, value in pairs}
     assert info == expected
-    assert info["name"] == name and info["server-type"] in ("cloud", "windows")
+    assert info["name"] == name and info["servertype"] in ("cloud", "windows")
 
 
 def test_context_info_of_a_missing_context_fails_with_kind_context(fake_qlik):

@@ -125,7 +125,9 @@ def test_version_parser_takes_any_text(text):
 
 
 @pytest.mark.parametrize(("line", "ok"), [("qlik version: 2.24.0", True), ("qlik version: v3.2.0-dev", True),
-                                          ("qlik version: 2.23.9", False), ("qlik version 3.0.0", False)])
+                                          ("qlik version: 2.23.9", False), ("qlik version 3.0.0", False),
+                                          ("version: 1.4.0\tbranch: \tcommit: 660165b", False),
+                                          ("commit: 660165b", False)])
 def test_version_examples(line, ok):
     from qlikcli_py.qlik import Qlik
 

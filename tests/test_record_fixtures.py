@@ -62,7 +62,7 @@ def test_validate_fixture_catches_problems():
     assert validate_fixture({"command": ["app"], "argv_example": ["user"], "exit_code": "1", "stdout": 3,
                              "stderr": "", "source": "guess", "extra": 1}) == [
         "unknown keys ['extra']", "argv_example must start with the command words", "exit_code must be an int",
-        "stdout must be text", "source must start with one of ('DOC', 'CODE', 'INFERRED', 'RECORDED')"]
+        "stdout must be text", "source must start with one of ('DOC', 'CODE', 'INFERRED', 'RECORDED', 'REAL')"]
     assert validate_fixture({"command": [], "argv_example": [], "exit_code": 0, "stdout_b64": "", "stderr": "",
                              "source": "DOC x"}) == ["command must be a non-empty list of words"]
 
@@ -339,7 +339,7 @@ def test_recording_against_the_fake_writes_scrubbed_fixtures(fake_qlik, tmp_path
     for path in out.glob("*.json"):
         data = json.loads(path.read_text())
         assert validate_fixture(data) == [], path.name
-        assert data["source"].startswith("RECORDED ") and "qlik version: 2.24.0" in data["source"]
+        assert data["source"].startswith("RECORDED ") and "qlik-cli 2.24.0 by" in data["source"]
         text = path.read_text()
         for value in personal:
             assert value not in text, (path.name, value)

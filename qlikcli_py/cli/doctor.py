@@ -32,7 +32,8 @@ def doctor(shared_space: str, managed_space: str, export_dir: Path | None, as_js
     bind_run(settings.run_id, "doctor")
     settings.conn.scratch = settings.state_dir / "tmp"
     results = asyncio.run(doctor_job(settings.conn, shared=shared_space, managed=managed_space,
-                                     export_dir=export_dir or settings.state_dir / "exports"))
+                                     export_dir=export_dir or settings.state_dir / "exports",
+                                     state_dir=settings.state_dir))
     failed = any(r.status == "fail" for r in results)
     if as_json:
         click.echo(orjson.dumps({"ok": not failed, "checks": [r.doc() for r in results]},

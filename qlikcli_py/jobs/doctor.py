@@ -12,6 +12,9 @@ from qlikcli_py.commands import Target
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
+from qlikcli_py.errors import QlikNotFound
+from qlikcli_py.flagcheck import check_flags
+from qlikcli_py.qlik import Qlik
 from qlikcli_py.session import Connection
 from qlikcli_py.session import check_context
 from qlikcli_py.session import explain
@@ -32,17 +35,25 @@ class Result:
         return {"check": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
 
 
-async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Path) -> list[Result]:
+async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Path,
+                 state_dir: Path | None = None) -> list[Result]:
     out: list[Result] = []
     qlik = make_qlik(conn)
     try:
         version = await qlik.check_version()
-        out.append(Result("qlik-cli", "pass", f"{qlik.resolve()} version {version}"))
+        shown = version if version != "unknown" else "unknown (it prints no version number; going on)"
+        out.append(Result("qlik-cli", "pass", f"{qlik.resolve()} version {shown}"))
+    except QlikNotFound as e:
+        out.append(Result("qlik-cli", "fail", str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
+        if qlik.version != "unknown":  # too old: still say which commands and flags it lacks
+            out.append(await flag_check(qlik, state_dir))
+        return out
     except QlikError as e:
         out.append(Result("qlik-cli", "fail", str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
         return out
-    source_ok = await _context(out, qlik, conn.source_context, "windows", "--source-context")
-    target_ok = await _context(out, qlik, conn.target_context, "cloud", "--target-context")
+    out.append(await flag_check(qlik, state_dir))
+    source_ok = await _context(out, qlik, conn.source_context, "windows", "--source-context", conn.insecure)
+    target_ok = await _context(out, qlik, conn.target_context, "cloud", "--target-context", conn.insecure)
     if source_ok:
         source = Source(qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch)
         try:
@@ -56,13 +67,13 @@ async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Pat
     return out
 
 
-async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str) -> bool:
+async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str, insecure: bool) -> bool:
     try:
-        info = await check_context(qlik, name, want=want, flag=flag)
+        info = await check_context(qlik, name, want=want, flag=flag, insecure=insecure)
     except MigrationError as e:
         out.append(Result(f"context {name or '?'}", "fail", str(e), f"pass {flag} NAME (see `qlik context ls`)"))
         return False
-    out.append(Result(f"context {name}", "pass", f"server-type {info.get('server-type', 'cloud')}, {info.get('server', '')}"))
+    out.append(Result(f"context {name}", "pass", f"server-type {info.get('servertype')}{' (probed)' if info.get('servertype-source') else ''}, {info.get('server', '')}"))
     return True
 
 
@@ -96,6 +107,18 @@ async def _target(out: list[Result], target: Target, conn: Connection, shared: s
                               f"give the identity a role that can {action} in {space.name!r}"))
         else:
             out.append(Result(f"{want} space", "pass", f"{space.name!r} ({space.id}), can {action}"))
+
+
+async def flag_check(qlik: Qlik, state_dir: Path | None) -> Result:
+    """`qlik COMMAND --help` for every command the migration runs (cached per binary and version in
+    the state dir); `run`'s preflight calls this too."""
+    report = await check_flags(qlik, state_dir)
+    if report.ok:
+        renamed = ", ".join(f"{a} as {b}" for a, b in report.spellings.items())
+        detail = f"every command and flag the migration uses is accepted{'; using ' + renamed if renamed else ''}"
+        return Result("qlik-cli flags", "pass", detail)
+    return Result("qlik-cli flags", "fail", f"qlik-cli {report.version}: " + "; ".join(report.lines()),
+                  "install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/")
 
 
 def _export_dir(out: list[Result], path: Path) -> None:

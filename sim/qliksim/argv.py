@@ -12,7 +12,8 @@ from qliksim.surface import TREE, VALUE_FLAGS, VALUE_SHORTS, Cmd
 
 
 class Help(Exception):
-    """`-h`/`--help`, or a command group run without a subcommand: cobra prints usage, exit 0."""
+    """`-h`/`--help`, or a command group run without a (known) sub-command: cobra prints the help
+    on stdout and exits 0 (REAL, 1.4.0: `qlik app frobnicate` prints `qlik app`'s help)."""
 
     def __init__(self, path: str, node: object) -> None:
         super().__init__(path)
@@ -22,8 +23,22 @@ class Help(Exception):
     def text(self) -> str:
         if isinstance(self.node, dict):
             subs = "\n".join(f"  {name}" for name in sorted(self.node))
-            return f"Usage:\n  {self.path} [command]\n\nAvailable Commands:\n{subs}\n"
-        return f"Usage:\n  {self.path} [flags]\n"
+            return (f"Usage:\n  {self.path} [flags]\n  {self.path} [command]\n\nAvailable Commands:\n{subs}\n\n"
+                    f"Flags:\n  -h, --help   help for {self.path.rsplit(' ', 1)[-1]}\n\n"
+                    f'Use "{self.path} [command] --help" for more information about a command.\n')
+        return usage(self.path, self.node)  # type: ignore[arg-type]
+
+
+def usage(path: str, cmd: Cmd) -> str:
+    """cobra's usage block: one line per flag, `-s, --name type` (the flag check reads these)."""
+    lines = []
+    shorts = {name: short for short, name in cmd.shorts.items()}
+    for name in sorted(cmd.flags):
+        kind = cmd.flags[name]
+        short = f"-{shorts[name]}, " if name in shorts else "    "
+        value = "" if kind == "bool" else {"int": " int", "map": " stringToString"}.get(kind, " string")
+        lines.append(f"  {short}--{name}{value}")
+    return f"Usage:\n  {path} [flags]\n\nFlags:\n" + "\n".join(lines) + "\n"
 
 
 class Invocation:
@@ -41,10 +56,14 @@ _FALSE = {"0", "f", "F", "false", "FALSE", "False"}
 
 def parse(argv: list[str]) -> Invocation:
     cmd, path = _find_command(argv)
-    flags, args = _parse_flags(cmd, argv, path)
-    if flags.get("help"):
-        raise Help(f"qlik {cmd.path}", cmd)
-    _check_args(cmd, args)
+    try:
+        flags, args = _parse_flags(cmd, argv, path)
+        if flags.get("help"):
+            raise Help(f"qlik {cmd.path}", cmd)
+        _check_args(cmd, args)
+    except UsageError as exc:
+        exc.usage = usage(f"qlik {cmd.path}", cmd)
+        raise
     missing = sorted(name for name in cmd.required if name not in flags)
     if missing:
         names = ", ".join(f'"{n}"' for n in missing)
@@ -68,7 +87,9 @@ def _find_command(argv: list[str]) -> tuple[Cmd, list[str]]:
             continue
         if token not in node:
             parent = " ".join(["qlik", *path])
-            raise UsageError(f'unknown command "{token}" for "{parent}"')
+            if path:  # a group's unknown sub-command: its help, exit 0 (REAL, 1.4.0)
+                raise Help(parent, node)
+            raise UsageError(f'unknown command "{token}" for "{parent}"', usage="Run 'qlik --help' for usage.")
         node = node[token]
         path.append(token)
         i += 1

@@ -1,13 +1,16 @@
 """The failures a simulated `qlik` call can end with, and how each is printed.
 
-Every failure exits 1 (qlik-cli's only failure code, reference §7.1); what differs is the text:
-client-side errors are one `Error:` line, HTTP errors add the API error body, engine errors carry
-the engine's numeric code.
+Every failure exits 1 (qlik-cli's only failure code, reference §7.1); what differs is the text.
+As the real qlik-cli 1.4.0 prints it (fixtures/qlik/real-1.4.0/): HTTP errors put nothing on stdout
+and, on stderr, the status line (`403 Forbidden`; under `--json` `{"": "403 Forbidden"}` and a blank
+line) then the API's error body as it came; usage errors are `Error: X`, the usage text and X again.
+Engine errors (`Error: 5 GENERIC ACCESS DENIED`) follow public scripts (CODE), not a recording.
 """
 
 from __future__ import annotations
 
 REASONS = {
+    200: "OK",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -16,6 +19,7 @@ REASONS = {
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
+    502: "Bad Gateway",
     504: "Gateway Timeout",
 }
 
@@ -30,18 +34,44 @@ class SimError(Exception):
 
 
 class UsageError(SimError):
-    """Client-side failures (argv, context, local files): a single `Error:` line."""
+    """Client-side failures (argv, context, local files): an `Error:` line; argv errors add the
+    command's usage and repeat the message on the last line, as cobra does."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, usage: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.usage = usage
 
     def render(self, json_mode: bool, trace_id: str) -> tuple[bytes, bytes]:
+        if self.usage:
+            return b"", f"Error: {self.message}\n{self.usage}\n{self.message}\n".encode()
         return b"", f"Error: {self.message}\n".encode()
 
 
+class NoServer(SimError):
+    """A REST call through a context that does not exist: qlik-cli has no server URL (REAL, 1.4.0,
+    under --json; the text-mode line is INFERRED)."""
+
+    def render(self, json_mode: bool, trace_id: str) -> tuple[bytes, bytes]:
+        from qliksim.output import dumps
+
+        if json_mode:
+            return b"", dumps({"error": "server URL not specified\n"}) + b"\n"
+        return b"", b"Error: server URL not specified\n"
+
+
+def status_line(status: int, json_mode: bool) -> bytes:
+    """`403 Forbidden`, or under --json `{"": "403 Forbidden"}` and a blank line (REAL, 1.4.0)."""
+    line = f"{status} {REASONS.get(status, 'Error')}"
+    if json_mode:
+        from qliksim.output import dumps
+
+        return dumps({"": line}) + b"\n"
+    return line.encode() + b"\n"
+
+
 class HttpError(SimError):
-    """An HTTP error from the API: `Error: <status> <reason>` then the API error body.
+    """An HTTP error from the API: the status line, then the API error body, all on stderr.
 
     `html` replaces the JSON body: a QSEoW proxy answers unknown /api/v1 paths with a web page.
     """
@@ -54,16 +84,14 @@ class HttpError(SimError):
         self.html = html
 
     def render(self, json_mode: bool, trace_id: str) -> tuple[bytes, bytes]:
-        from qliksim.output import dumps, dumps_compact
+        from qliksim.output import dumps
 
-        head = f"Error: {self.status} {REASONS.get(self.status, 'Error')}\n".encode()
         if self.html:
             body = f"<html><head><title>{self.status}</title></head><body>{self.title}</body></html>\n".encode()
         else:
-            error = {"code": f"HTTP-{self.status}", "title": self.title, "detail": self.detail, "status": str(self.status)}
-            body = dumps_compact({"errors": [error], "traceId": trace_id}) + b"\n"
-        out = dumps({"status": self.status, "title": self.title, "detail": self.detail}) if json_mode else b""
-        return out, head + body
+            error = {"title": self.title, "code": f"HTTP-{self.status}", "detail": self.detail, "status": str(self.status)}
+            body = dumps({"errors": [error], "traceId": trace_id})
+        return b"", status_line(self.status, json_mode) + body
 
 
 class EngineError(SimError):

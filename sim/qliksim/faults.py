@@ -25,7 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "applied_but_failed": 0.0,  # probability that a mutating call commits, then fails (5xx or hang)
     "warnings": 0.0,  # probability of a Warning:/new-version notice on stderr on success
     "export_enospc": 0.0,  # probability that `qrs app export create` writes part of F then fails
-    "version": "2.24.0",  # what `qlik version` prints
+    "version": "2.24.0",  # what `qlik version` prints ("" prints no number, as 2.27.0 did)
+    "context_type_key": "Server Type",  # how `context get` names the server type ("" omits it)
     "fault_tiers": "read,write,engine",  # tiers fail_5xx/hang/applied_but_failed may hit
 }
 PROBABILITIES = ("fail_5xx", "hang", "applied_but_failed", "warnings", "export_enospc")
@@ -65,7 +66,7 @@ def _normalise(key: str, value: Any) -> Any:
         if unknown:
             raise ValueError(f"unknown tiers {sorted(unknown)}; known: {', '.join(TIERS)}")
         return ",".join(tiers)
-    if key == "version":
+    if key in ("version", "context_type_key"):
         return str(value)
     number = float(value)  # bools become 1.0/0.0: export_enospc=True means "always"
     if key in PROBABILITIES and not 0.0 <= number <= 1.0:

@@ -7,14 +7,23 @@ from qliksim.errors import UsageError
 
 
 def version(call: Call) -> str:
-    return f"qlik version: {call.knobs['version']}"
+    # The real layout (1.4.0): `version: 1.4.0<TAB>branch: <TAB>commit: <sha>`. An empty version
+    # knob prints no number, as 2.27.0 did (qlik-cli issue #40).
+    return f"version: {call.knobs['version']}\tbranch: \tcommit: {_COMMIT}"
+
+
+_COMMIT = "51a7e0c0ffee5eed51a7e0c0ffee5eed51a7e0c0"
 
 
 def _lookup(call: Call, name: str) -> tuple[str, str, str, str]:
     row = call.conn.execute("SELECT name, server, server_type, comment FROM contexts WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise UsageError(f'context "{name}" does not exist')
-    return row  # type: ignore[no-any-return]
+    return row
+
+
+def _find(call: Call, name: str) -> tuple[str, str, str, str] | None:
+    return call.conn.execute("SELECT name, server, server_type, comment FROM contexts WHERE name = ?", (name,)).fetchone()  # type: ignore[no-any-return]
 
 
 def _current(call: Call) -> str:
@@ -25,8 +34,15 @@ def context_get(call: Call) -> str:
     name = call.args[0] if call.args else (call.flag("context") or _current(call))
     if not name:
         return "No current context"
-    name, server, server_type, comment = _lookup(call, name)
-    return f"name: {name}\nserver: {server}\nserver-type: {server_type}\ncomment: {comment}\n"
+    row = _find(call, name)
+    if row is None:  # exit 0 (REAL, 1.4.0)
+        return f"No context with name: '{name}'"
+    name, server, server_type, comment = row
+    # 1.4.0's layout (`Name:`, `Comment:`, `Server:`; credentials omitted as 2.16.0+ does). How
+    # 2.x spells the server type is unknown: the knob picks the key; "" prints none, like 1.4.0.
+    key = str(call.knobs["context_type_key"])
+    kind = f"{key}: {server_type}\n" if key else ""
+    return f"Name: {name}\nComment: {comment}\nServer: {server}\n{kind}"
 
 
 def context_ls(call: Call) -> str:

@@ -14,7 +14,7 @@ import time
 from qliksim import faults, runtime
 from qliksim.argv import Help, parse
 from qliksim.call import Call
-from qliksim.errors import HttpError, SimError, UsageError
+from qliksim.errors import HttpError, NoServer, SimError, UsageError, status_line
 from qliksim.output import iso_now, json_line
 from qliksim.store import StateMissing, Tx, connect
 
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         out, err = _run(argv, state, start, record, trace)
     except Help as help_:
         out = help_.text().encode()
+        record.tier = record.tier or "local"  # help text costs the server nothing
     except SimError as exc:
         record.fault = record.fault or exc.fault
         out, err = exc.render(json_mode, trace[0] or "0000000000000000")
@@ -147,7 +148,7 @@ def _run(argv: list[str], state: str, start: float, record: _Record, trace: list
             return _finish(call, _handler(cmd.handler)(call), b"")
         if context is None:
             if name:
-                raise UsageError(f'context "{name}" does not exist')
+                raise NoServer(f"no context {name}")
             raise UsageError("no current context: pass --context NAME")
         return _run_api(call, knobs, record, trace)
     finally:
@@ -161,8 +162,13 @@ def _context(conn: Any, name: str) -> dict[str, Any] | None:
 
 
 def _run_api(call: Call, knobs: dict[str, Any], record: _Record, trace: list[str]) -> tuple[bytes, bytes]:
-    result, err = apply_model(call, knobs, record, trace)
-    return _finish(call, result, err)
+    result, warning = apply_model(call, knobs, record, trace)
+    # REST calls print their status on stderr even on success (REAL, 1.4.0: `{"": "200 OK"}`
+    # under --json, `200 OK` in text; -q prints none); engine and QRS calls are not recorded.
+    err = b""
+    if call.inv.cmd.tier in ("read", "write") and not call.flag("quiet"):
+        err = status_line(200, bool(call.flag("json")))
+    return _finish(call, result, err + warning)
 
 
 def apply_model(call: Call, knobs: dict[str, Any], record: _Record, trace: list[str]) -> tuple[object, bytes]:

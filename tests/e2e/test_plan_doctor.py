@@ -136,7 +136,7 @@ def test_on_unmatched_fail_stops_before_the_first_change(sim):
 
 
 # -- doctor ---------------------------------------------------------------------------------------
-CHECKS = ["qlik-cli", "context qseow", "context cloud", "source answers", "target answers", "ownership repair",
+CHECKS = ["qlik-cli", "qlik-cli flags", "context qseow", "context cloud", "source answers", "target answers", "ownership repair",
           "shared space", "managed space", "export dir"]
 
 
@@ -156,7 +156,13 @@ def test_doctor_passes_one_line_per_check_and_changes_nothing(sim):
     assert sim.path.read_bytes() == before
     assert set(tiers(sim.calls()[calls:])) <= READ_TIERS
 
+    assert "every command and flag the migration uses is accepted" in res.out
+    helps = [c for c in sim.calls()[calls:] if "--help" in c["argv"]]
+    assert len(helps) >= 20 and len(list(sim.state_dir.glob("qlik-flags-*.json"))) == 1
+
+    calls = len(sim.calls())
     as_json = sim.migrate("doctor", *args(sim), "--json")
+    assert not [c for c in sim.calls()[calls:] if "--help" in c["argv"]]  # cached per binary and version
     assert as_json.code == ExitCode.OK
     doc = json.loads(as_json.out)
     assert doc["ok"] is True and [c["check"] for c in doc["checks"]] == CHECKS

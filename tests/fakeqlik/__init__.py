@@ -20,7 +20,7 @@ FIXTURES_DIR = ROOT / "fixtures" / "qlik"
 FAKE_SCRIPT = Path(__file__).resolve().with_name("qlik")
 FIXTURE_KEYS = {"command", "argv_example", "exit_code", "stdout", "stderr", "source"}
 OPTIONAL_KEYS = {"stdout_b64", "stderr_b64", "shows", "write_file_flag", "write_file_content"}
-PROVENANCE = ("DOC", "CODE", "INFERRED", "RECORDED")
+PROVENANCE = ("DOC", "CODE", "INFERRED", "RECORDED", "REAL")
 
 
 def fixture_names() -> list[str]:

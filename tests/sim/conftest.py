@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import subprocess
 from typing import Any
 
@@ -22,6 +23,22 @@ class Result:
 
     def json(self) -> Any:
         return json.loads(self.out)
+
+    @property
+    def http(self) -> str:
+        """stderr in text form: an HTTP status printed as `{"": "404 Not Found"}` (--json) becomes
+        `404 Not Found`, so one assertion holds for both of qlik-cli's forms."""
+        m = re.match(r'\{\n  "": "([^"]*)"\n\}\n\n', self.err)
+        return m.group(1) + "\n" + self.err[m.end():] if m else self.err
+
+    @property
+    def status(self) -> int | None:
+        m = re.match(r"([1-5][0-9]{2}) ", self.http)
+        return int(m.group(1)) if m else None
+
+    def error(self) -> dict[str, Any]:
+        """The first entry of the API error body printed after the status line."""
+        return json.loads(self.http.split("\n", 1)[1])["errors"][0]
 
     def __repr__(self) -> str:
         return f"Result(code={self.code}, out={self.out[:400]!r}, err={self.err[:400]!r})"

@@ -35,7 +35,6 @@ def test_bool_false_and_int_flags() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["app", "x"], 'unknown command "x" for "qlik app"'),
         (["nope"], 'unknown command "nope" for "qlik"'),
         (["app", "ls", "--x"], "unknown flag: --x"),
         (["app", "ls", "-z"], "unknown shorthand flag: 'z' in -z"),
@@ -71,11 +70,18 @@ def test_help_and_bare_groups() -> None:
         parse(["app", "ls", "--help"])
 
 
-def test_cli_errors_exit_1_with_one_error_line(demo: dict[str, Any], run: Any) -> None:
+def test_cli_errors_print_like_the_real_binary(demo: dict[str, Any], run: Any) -> None:
+    # fixtures/qlik/real-1.4.0/: unknown_subcommand, help_qrs, rest_missing_context, unknown_flag
     r = run("app", "frob")
-    assert (r.code, r.out, r.err) == (1, "", 'Error: unknown command "frob" for "qlik app"\n')
+    assert (r.code, r.err) == (0, "") and r.out.startswith("Usage:\n  qlik app [flags]\n  qlik app [command]\n")
+    r = run("frob")
+    assert (r.code, r.out) == (1, "")
+    assert r.err == 'Error: unknown command "frob" for "qlik"\nRun \'qlik --help\' for usage.\nunknown command "frob" for "qlik"\n'
     r = run("app", "get", "x", context="nope")
-    assert (r.code, r.err) == (1, 'Error: context "nope" does not exist\n')
+    assert (r.code, r.out, r.err) == (1, "", '{\n  "error": "server URL not specified\\n"\n}\n\n')
+    r = run("app", "get", "x", "--bogus", context="cloud")
+    assert r.code == 1 and r.err.startswith("Error: unknown flag: --bogus\nUsage:\n  qlik app get [flags]\n")
+    assert r.err.endswith("\nunknown flag: --bogus\n") and "      --bogus" not in r.err
     assert run("app").code == 0  # usage, like cobra
 
 

@@ -63,12 +63,12 @@ def test_import_errors(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -
     junk = tmp_path / "junk.qvf"
     junk.write_bytes(b"PK\x03\x04 not a qvf")
     r = run("app", "import", "--file", str(junk), "--spaceId", demo["spaces"]["Finance Dev"], context="cloud")
-    assert r.code == 1 and r.err.startswith("Error: 400 Bad Request") and r.json()["status"] == 400
+    assert r.code == 1 and r.http.startswith("400 Bad Request") and r.status == 400
     r = run("app", "import", "--file", str(tmp_path / "missing.qvf"), context="cloud")
     assert r.err == f"Error: open {tmp_path / 'missing.qvf'}: no such file or directory\n"
     qvf = export_all(run, demo, tmp_path)
     r = run("app", "import", "--file", str(qvf), "--spaceId", "000000000000000000000000", context="cloud")
-    assert r.code == 1 and r.err.startswith("Error: 404 Not Found")
+    assert r.code == 1 and r.http.startswith("404 Not Found")
     assert World(demo["path"]).cloud_apps() == []  # nothing half-made
 
 
@@ -97,7 +97,7 @@ def test_app_get_and_ls(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) 
     raw = run("app", "ls", "--raw", "--limit", "5", context="cloud").json()
     assert len(raw["data"]) == 5 and "next" in raw["links"]
     r = run("app", "get", "nope", context="cloud")
-    assert r.code == 1 and r.err.startswith("Error: 404 Not Found")
+    assert r.code == 1 and r.http.startswith("404 Not Found")
 
 
 def test_copy_keeps_ids_drops_others_private_objects(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
@@ -162,7 +162,7 @@ def test_publish_errors(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path, 
     app = import_app(run, demo, export_all(run, demo, tmp_path, scope="approved"))["attributes"]["id"]
     spaces = {"shared": demo["spaces"]["Finance Dev"], "managed": demo["spaces"]["Finance"]}
     r = run("app", "publish", "create", app, *[a.format(**spaces) for a in args], context="cloud")
-    assert r.code == 1 and r.json()["status"] == status, r
+    assert r.code == 1 and r.status == status, r
     assert World(demo["path"]).cloud_app(app)["space_id"] == spaces["shared"]  # type: ignore[index]
 
 
@@ -181,19 +181,19 @@ def test_change_owner_rules(demo: dict[str, Any], run: Any, tmp_path: pathlib.Pa
     assert body["attributes"]["genericType"] == "genericObject" and body["attributes"]["objectType"] == "sheet"
     assert body["privileges"] == ["read"]  # the caller no longer owns it
     r = change(sheet, alex)  # the importer is no longer the owner
-    assert r.code == 1 and r.err.startswith("Error: 403 Forbidden") and r.json()["status"] == 403
+    assert r.code == 1 and r.http.startswith("403 Forbidden") and r.status == 403
     r = change(sheet, alex, context="cloud-bot")  # admin.apps may
     assert r.code == 0 and r.json()["attributes"]["ownerId"] == alex
     bookmark = object_by_state(demo, "sales", "bookmark", "community")["engineObjectId"]
     assert change(bookmark, jane).json()["attributes"]["genericType"] == "genericBookmark"
-    assert change("nope", jane).json()["status"] == 404
-    assert change(sheet, jane, app_id="nope").json()["status"] == 404
+    assert change("nope", jane).status == 404
+    assert change(sheet, jane, app_id="nope").status == 404
     r = change(object_by_state(demo, "sales", "story", "base")["engineObjectId"], "000000000000000000000000")
-    assert r.code == 1 and r.json()["status"] == 400
+    assert r.code == 1 and r.status == 400
     owners = states(World(demo["path"]), app)
     assert owners[sheet][0] == alex and owners[bookmark][0] == jane
 
 
 def test_cloud_commands_on_a_windows_context_fail_like_the_proxy(demo: dict[str, Any], run: Any) -> None:
     r = run("user", "me", context="qseow")
-    assert r.code == 1 and r.err.startswith("Error: 404 Not Found\n<html>")
+    assert r.code == 1 and r.http.startswith("404 Not Found\n<html>")

@@ -64,8 +64,8 @@ def test_user_filters(demo: dict[str, Any], run: Any, flt: str, subjects: set[st
 )
 def test_invalid_user_filters(demo: dict[str, Any], run: Any, flt: str) -> None:
     r = run("user", "ls", "--filter", flt, context="cloud")
-    assert r.code == 1 and r.err.startswith("Error: 400 Bad Request\n")
-    assert r.json() == {"status": 400, "title": "Bad Request", "detail": "invalid filter"}
+    assert r.code == 1 and r.http.startswith("400 Bad Request\n")
+    assert r.out == "" and r.error() == {"title": "Bad Request", "code": "HTTP-400", "detail": "invalid filter", "status": "400"}
 
 
 @settings(max_examples=150, deadline=None)
@@ -101,4 +101,4 @@ def test_space_ls_and_get(demo: dict[str, Any], run: Any) -> None:
     space = run("space", "get", spaces["Finance Dev"], context="cloud").json()
     assert space["type"] == "shared" and space["links"]["self"]["href"].endswith(spaces["Finance Dev"])
     r = run("space", "get", "nope", context="cloud")
-    assert r.code == 1 and r.json()["status"] == 404
+    assert r.code == 1 and r.status == 404

@@ -63,7 +63,7 @@ def test_layout(demo: dict[str, Any], run: Any, app: str) -> None:
     bookmark = object_by_state(demo, "sales", "bookmark", "base")["engineObjectId"]
     assert run("app", "object", "layout", bookmark, "--app", app, context="cloud").err.startswith("Error: 9003")
     assert run("app", "bookmark", "layout", bookmark, "--app", app, context="cloud").code == 0
-    assert run("app", "object", "layout", "x", "--app", "nope", context="cloud").err.startswith("Error: 404 Not Found")
+    assert run("app", "object", "layout", "x", "--app", "nope", context="cloud").http.startswith("404 Not Found")
 
 
 def test_unpublish_and_rm(demo: dict[str, Any], run: Any, app: str) -> None:

@@ -28,8 +28,8 @@ def test_rate_limit_answers_429_with_the_wait(demo: dict[str, Any], run: Any) ->
     faults.configure(demo["path"], rate_read="3/30")
     assert [run("user", "me", context="cloud").code for _ in range(3)] == [0, 0, 0]
     r = run("user", "me", context="cloud")
-    assert r.code == 1 and r.err.startswith("Error: 429 Too Many Requests\n")
-    body = r.json()
+    assert r.code == 1 and r.http.startswith("429 Too Many Requests\n")
+    body = r.error()
     assert body["title"] == "API rate limit reached."
     wait = int(body["detail"].split()[4])
     assert body["detail"] == f"You need to wait {wait} seconds until limit is lifted." and 28 <= wait <= 30
@@ -48,8 +48,8 @@ def test_fail_5xx_is_reproducible(demo: dict[str, Any], run: Any) -> None:
 
     first = pattern()
     assert 0 < sum(first) < 16
-    errs = [run("space", "ls", context="cloud").err for _ in range(20)]
-    assert any(e.startswith(("Error: 503 Service Unavailable", "Error: 500 Internal Server Error")) for e in errs)
+    errs = [run("space", "ls", context="cloud").http for _ in range(20)]
+    assert any(e.startswith(("503 Service Unavailable", "500 Internal Server Error")) for e in errs)
     # Same seed, fresh runtime counter: the same calls fail.
     pathlib.Path(demo["path"] + ".runtime").unlink()
     assert pattern() == first
@@ -63,7 +63,7 @@ def test_applied_but_failed_applies_the_change(demo: dict[str, Any], run: Any, t
     sheet = object_by_state(demo, "sales", "sheet", "private")["engineObjectId"]
     jane = demo["cloud_users"]["jdoe"]
     r = run("app", "object", "change-owner", "--appId", app, "--objectId", sheet, "--ownerId", jane, context="cloud")
-    assert r.code == 1 and r.err.startswith(("Error: 503", "Error: 504"))
+    assert r.code == 1 and r.http.startswith(("503", "504"))
     assert next(o for o in World(demo["path"]).cloud_objects(app) if o["object_id"] == sheet)["owner_id"] == jane
     before = len(World(demo["path"]).cloud_apps())
     assert run("app", "copy", app, context="cloud").code == 1
@@ -76,7 +76,9 @@ def test_warnings_go_to_stderr_on_success(demo: dict[str, Any], run: Any) -> Non
     faults.configure(demo["path"], warnings=1.0)
     r = run("user", "me", context="cloud")
     assert r.code == 0 and r.json()["id"] == demo["cloud_identity"]
-    assert r.err.startswith(("Warning: ", "A new version of qlik-cli is available"))
+    noise, _, rest = r.err.partition("\n}\n\n")
+    assert noise == '{\n  "": "200 OK"'  # REST success noise (REAL, 1.4.0), then the warning
+    assert rest.startswith(("Warning: ", "A new version of qlik-cli is available"))
 
 
 def test_hang_sleeps_then_proceeds(demo: dict[str, Any], run: Any) -> None:

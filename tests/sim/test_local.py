@@ -15,21 +15,28 @@ from qliksim.store import World
 
 
 def test_version_knob(demo: dict[str, Any], run: Any) -> None:
-    assert run("version").out == "qlik version: 2.24.0\n"
+    # the real layout (fixtures/qlik/real-1.4.0/version.json) with the knob's number
+    assert run("version").out.startswith("version: 2.24.0\tbranch: \tcommit: ")
     faults.configure(demo["path"], version="3.2.0")
-    assert run("version").out == "qlik version: 3.2.0\n"
+    assert run("version").out.startswith("version: 3.2.0\tbranch: \tcommit: ")
+    faults.configure(demo["path"], version="")  # a build that prints no number (qlik-cli issue #40)
+    assert run("version").out.startswith("version: \tbranch: \tcommit: ")
 
 
 def test_context_get_never_prints_the_token(demo: dict[str, Any], run: Any) -> None:
     r = run("context", "get", "cloud-bot", "--context", "cloud-bot")
     assert r.code == 0
     assert r.out == (
-        "name: cloud-bot\nserver: https://acme.eu.qlikcloud.com\nserver-type: cloud\n"
-        "comment: private content bot (OAuth M2M, admin.apps)\n"
+        "Name: cloud-bot\nComment: private content bot (OAuth M2M, admin.apps)\n"
+        "Server: https://acme.eu.qlikcloud.com\nServer Type: cloud\n"
     )
     assert "Bearer" not in r.out + run("context", "ls").out
     assert run("context", "get").out == "No current context\n"
-    assert run("context", "get", "zzz").err == 'Error: context "zzz" does not exist\n'
+    assert (run("context", "get", "zzz").code, run("context", "get", "zzz").out) == (0, "No context with name: 'zzz'\n")
+    faults.configure(demo["path"], context_type_key="serverType")
+    assert "\nserverType: cloud\n" in run("context", "get", "cloud-bot").out
+    faults.configure(demo["path"], context_type_key="")
+    assert "\nServer Type" not in run("context", "get", "cloud-bot").out
 
 
 def test_stdlib_and_orjson_encoders_print_the_same_bytes(demo: dict[str, Any], run: Any) -> None:
@@ -66,7 +73,7 @@ def test_redact(argv: list[str], expected: list[str]) -> None:
 def test_call_log(demo: dict[str, Any], run: Any) -> None:
     run("user", "me", "--headers", "Authorization=Bearer SECRET", context="cloud")
     run("app", "get", "missing", context="cloud")
-    run("app", "nope")
+    run("nope")
     calls = World(demo["path"]).calls()
     assert [c["command"] for c in calls] == ["user me", "app get", None]
     assert [c["exit"] for c in calls] == [0, 1, 1]

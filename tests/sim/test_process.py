@@ -35,7 +35,7 @@ def finish(p: subprocess.Popen[bytes]) -> Result:
 def test_installed_bin_runs_without_the_package_on_the_path(qlik_bin: pathlib.Path, demo: dict[str, Any], tmp_path: pathlib.Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"QLIK_SIM_STATE": demo["path"]}
     done = subprocess.run([str(qlik_bin), "version"], capture_output=True, env=env, cwd=tmp_path, timeout=30)
-    assert (done.returncode, done.stdout, done.stderr) == (0, b"qlik version: 2.24.0\n", b"")
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"version: 2.24.0\tbranch: \tcommit: 51a7e0c0ffee5eed51a7e0c0ffee5eed51a7e0c0\n", b"")
     first_line = qlik_bin.read_text().splitlines()[0]
     assert first_line.startswith("#!/") and "python" in first_line
 
@@ -148,7 +148,7 @@ def test_a_hang_is_killed_by_the_callers_timeout_after_committing(qlik_bin: path
             done = subprocess.run(
                 [str(qlik_bin), "app", "import", "--file", str(qvf), "--json", "--context", "cloud"], capture_output=True, env=env, timeout=1.5
             )
-            assert done.returncode == 1 and done.stderr.startswith(b"Error: 503")
+            assert done.returncode == 1 and done.stderr.startswith(b'{\n  "": "503 Service Unavailable"\n}\n\n')
         except subprocess.TimeoutExpired:
             break
     else:

@@ -37,10 +37,10 @@ def test_app_get_count_full(demo: dict[str, Any], run: Any) -> None:
 
 def test_app_get_errors(demo: dict[str, Any], run: Any) -> None:
     r = run("qrs", "app", "get", "not-a-guid", context="qseow")
-    assert r.code == 1 and r.err.startswith("Error: 400 Bad Request\n") and r.json()["status"] == 400
+    assert r.code == 1 and r.http.startswith("400 Bad Request\n") and r.status == 400
     r = run("qrs", "app", "get", "00000000-0000-4000-8000-000000000000", context="qseow")
-    assert r.code == 1 and r.err.startswith("Error: 404 Not Found\n")
-    body = json.loads(r.err.splitlines()[1])
+    assert r.code == 1 and r.http.startswith("404 Not Found\n")
+    body = json.loads(r.http.split("\n", 1)[1])
     assert body["errors"][0]["code"] == "HTTP-404" and body["errors"][0]["status"] == "404" and body["traceId"]
 
 
@@ -95,7 +95,7 @@ def test_filter_by_guid(demo: dict[str, Any], run: Any) -> None:
 )
 def test_invalid_filters_are_400(demo: dict[str, Any], run: Any, flt: str) -> None:
     r = run("qrs", "app", "full", "--filter", flt, context="qseow")
-    assert r.code == 1 and r.err.startswith("Error: 400 Bad Request"), r
+    assert r.code == 1 and r.http.startswith("400 Bad Request"), r
 
 
 def test_orderby(demo: dict[str, Any], run: Any) -> None:
@@ -124,11 +124,11 @@ def test_export_scope_default_is_approved(demo: dict[str, Any], run: Any, tmp_pa
 
 def test_export_errors(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
     r = run("qrs", "app", "export", "create", "00000000-0000-4000-8000-000000000000", "--output-file", str(tmp_path / "x"), context="qseow")
-    assert r.code == 1 and r.err.startswith("Error: 404 Not Found") and not (tmp_path / "x").exists()
+    assert r.code == 1 and r.http.startswith("404 Not Found") and not (tmp_path / "x").exists()
     r = run("qrs", "app", "export", "create", "bad", "--output-file", str(tmp_path / "x"), context="qseow")
-    assert r.code == 1 and r.err.startswith("Error: 400 Bad Request")
+    assert r.code == 1 and r.http.startswith("400 Bad Request")
     r = run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "some", context="qseow")
-    assert r.code == 1 and r.err.startswith("Error: 400 Bad Request")
+    assert r.code == 1 and r.http.startswith("400 Bad Request")
     r = run("qrs", "app", "export", "create", demo["apps"]["sales"], "--output-file", str(tmp_path / "no" / "dir.qvf"), context="qseow")
     assert r.err == f"Error: open {tmp_path / 'no' / 'dir.qvf'}: no such file or directory\n"
 
@@ -141,9 +141,9 @@ def test_export_enospc_leaves_a_truncated_file(demo: dict[str, Any], run: Any, t
     with pytest.raises(ValueError):
         qvf.decode(target.read_bytes())
     r = run("app", "import", "--file", str(target), "--spaceId", demo["spaces"]["Finance Dev"], context="cloud")
-    assert r.code == 1 and r.err.startswith("Error: 400 Bad Request")
+    assert r.code == 1 and r.http.startswith("400 Bad Request")
 
 
 def test_qrs_on_a_cloud_context_is_a_404(demo: dict[str, Any], run: Any) -> None:
     r = run("qrs", "app", "count", context="cloud")
-    assert r.code == 1 and r.err.startswith("Error: 404 Not Found")
+    assert r.code == 1 and r.http.startswith("404 Not Found")

@@ -1,0 +1,149 @@
+"""Ask the qlik binary what it accepts: `qlik COMMAND --help` for every command the migration runs,
+and every flag the tool passes looked up in the flags it lists.
+
+Flags are case-sensitive and the sources disagree (the QRS Swagger says `exportscope`/`skipdata`,
+the tutorial writes `--exportScope`), so a flag listed under another spelling (case, dashes) is
+used in that spelling; a missing command or flag is named with the qlik-cli version that added it.
+A command this binary lacks shows up either as an error (`unknown command "qrs" for "qlik"`) or as
+its group's help with exit 0 (REAL, 1.4.0). The answer is cached per binary path and version.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from qlikcli_py import versions
+from qlikcli_py.errors import QlikError
+from qlikcli_py.failures import help_command
+from qlikcli_py.qlik import Qlik
+
+# Every command the migration runs and the flags it passes (besides --json and --context, which
+# every API command takes). Keep in step with commands.py.
+USED: dict[str, tuple[str, ...]] = {
+    "qrs app count": ("--insecure",),
+    "qrs app get": (),
+    "qrs app full": ("--filter",),
+    "qrs app export create": ("--exportScope", "--output-file", "--skipdata"),
+    "qrs app object full": ("--filter",),
+    "qrs user full": ("--filter",),
+    "user me": (),
+    "user count": (),
+    "user ls": ("--filter", "--fields", "--limit"),
+    "space ls": ("--limit",),
+    "app import": ("--file", "--spaceId", "--name", "--resumable"),
+    "app get": (),
+    "app ls": ("--spaceId", "--limit"),
+    "app copy": ("--attributes-name", "--attributes-spaceId"),
+    "app object change-owner": ("--appId", "--objectId", "--ownerId"),
+    "app publish create": ("--spaceId", "--moveApp", "--originAppId"),
+    "app object ls": ("--app", "--no-data", "--headers"),
+    "app object layout": ("--app", "--no-data"),
+    "app object unpublish": ("--app", "--no-data"),
+    "app object rm": ("--app", "--no-save", "--no-data"),
+    "app bookmark ls": ("--app",),
+    "app dimension ls": ("--app",),
+    "app measure ls": ("--app",),
+    "app build": ("--app", "--no-reload", "--no-data"),
+}
+GLOBAL = ("--json", "--context")
+_FLAG_LINE = re.compile(r"^\s+(?:-\w, )?(--[A-Za-z0-9][\w-]*)")
+_USAGE_PATH = re.compile(r"(?m)^Usage:[ \t]*\n[ \t]+qlik((?: [\w-]+)*)")
+CACHE_FORMAT = 1
+
+
+@dataclass
+class FlagReport:
+    version: str
+    missing_commands: dict[str, str] = field(default_factory=dict)  # command -> version that added it
+    missing_flags: dict[str, str] = field(default_factory=dict)  # "command --flag" -> version
+    spellings: dict[str, str] = field(default_factory=dict)  # flag as the tool writes it -> as listed
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_commands or self.missing_flags)
+
+    def lines(self) -> list[str]:
+        out = [f"no `{c}` (needs qlik-cli {v} or later)" for c, v in self.missing_commands.items()]
+        out += [f"`{f}` not accepted (needs qlik-cli {v} or later)" for f, v in self.missing_flags.items()]
+        return out
+
+    def doc(self) -> dict[str, object]:
+        return {"format": CACHE_FORMAT, "version": self.version, "missing_commands": self.missing_commands,
+                "missing_flags": self.missing_flags, "spellings": self.spellings}
+
+
+def listed_flags(help_text: str) -> set[str]:
+    """The flags a `--help` text lists under Flags: and Global Flags:."""
+    return {m.group(1) for line in help_text.splitlines() if (m := _FLAG_LINE.match(line))}
+
+
+def help_path(help_text: str) -> str:
+    """The command whose help this is, from its first Usage line (`qlik app get <appId> [flags]`)."""
+    m = _USAGE_PATH.search(help_text)
+    return m.group(1).strip() if m else ""
+
+
+def judge(command: str, help_text: str | None, flags: tuple[str, ...], report: FlagReport) -> None:
+    """Record in `report` what `help_text` (None: the binary refused `COMMAND --help`) says."""
+    if help_text is None or help_command(help_text.encode()) is not None or help_path(help_text) != command:
+        report.missing_commands[command] = versions.command_added_in(command)
+        return
+    listed = listed_flags(help_text)
+    by_shape = {_shape(f): f for f in listed}
+    for flag in (*flags, *GLOBAL):
+        if flag in listed:
+            continue
+        other = by_shape.get(_shape(flag))
+        if other is not None:
+            report.spellings[flag] = other
+        else:
+            report.missing_flags[f"{command} {flag}"] = versions.flag_added_in(command, flag)
+
+
+def _shape(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "").replace("_", "").lower()
+
+
+async def check_flags(qlik: Qlik, cache_dir: Path | None = None) -> FlagReport:
+    """Every command and flag of USED against this binary; cached per binary path and version in
+    `cache_dir` (the state dir). Sets qlik.spellings so later calls use the listed spellings."""
+    version = qlik.version
+    cache = _cache_path(cache_dir, qlik.resolve(), version) if cache_dir is not None else None
+    report = _load(cache, version) if cache is not None else None
+    if report is None:
+        report = FlagReport(version)
+        for command, flags in USED.items():
+            try:
+                text: str | None = await qlik.help(*command.split())
+            except QlikError:
+                text = None
+            judge(command, text, flags, report)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(report.doc(), indent=2) + "\n", encoding="utf-8")
+    qlik.spellings.update(report.spellings)
+    return report
+
+
+def _cache_path(cache_dir: Path, binary: str, version: str) -> Path:
+    # size and mtime too: a build that prints no version number may be replaced in place
+    path = Path(binary).resolve()
+    stat = path.stat()
+    ident = f"{path}\0{version}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    key = hashlib.sha256(ident.encode()).hexdigest()[:16]
+    return cache_dir / f"qlik-flags-{key}.json"
+
+
+def _load(path: Path, version: str) -> FlagReport | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != CACHE_FORMAT or doc.get("version") != version:
+        return None
+    return FlagReport(version, dict(doc.get("missing_commands") or {}), dict(doc.get("missing_flags") or {}),
+                      dict(doc.get("spellings") or {}))

@@ -1,0 +1,117 @@
+"""The flag check (qlikcli_py/flagcheck.py) on the real qlik-cli 1.4.0's help texts, and doctor run
+with the vendored 1.4.0 binary itself."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from fakeqlik import ROOT
+from qlikcli_py.cli.main import main
+from qlikcli_py.flagcheck import FlagReport
+from qlikcli_py.flagcheck import check_flags
+from qlikcli_py.flagcheck import help_path
+from qlikcli_py.flagcheck import judge
+from qlikcli_py.flagcheck import listed_flags
+from qlikcli_py.qlik import Qlik
+from qlikcli_py.qlik import QlikResult
+
+REAL = ROOT / "fixtures" / "qlik" / "real-1.4.0"
+
+
+def help_text(name: str) -> str:
+    return json.loads((REAL / f"{name}.json").read_text(encoding="utf-8"))["stdout"]
+
+
+def test_flags_listed_by_the_real_help():
+    text = help_text("help_app_publish_create")
+    assert help_path(text) == "app publish create"
+    flags = listed_flags(text)
+    assert {"--spaceId", "--json", "--context", "--insecure", "--quiet", "--help"} <= flags
+    assert "--moveApp" not in flags and "--originAppId" not in flags
+
+
+def test_judge_the_real_1_4_0():
+    report = FlagReport("1.4.0")
+    judge("app publish create", help_text("help_app_publish_create"), ("--spaceId", "--moveApp", "--originAppId"), report)
+    judge("app import", help_text("help_app_import"), ("--file", "--spaceId", "--resumable"), report)
+    judge("context create", help_text("help_context_create"), ("--server-type",), report)
+    judge("user ls", help_text("help_user_ls"), ("--filter",), report)
+    # a command 1.4.0 lacks: its group's help (exit 0), or an error (no help text at all)
+    judge("app object change-owner", help_text("help_app_object"), ("--appId",), report)
+    judge("qrs app get", None, (), report)
+    assert report.missing_commands == {"app object change-owner": "2.20.0", "qrs app get": "1.5.0"}
+    assert report.missing_flags == {
+        "app publish create --moveApp": "2.24.0", "app publish create --originAppId": "2.24.0",
+        "app import --resumable": "2.2.0", "context create --server-type": "1.5.0", "user ls --filter": "2.24.0",
+    }
+    assert not report.ok and report.spellings == {}
+    assert "no `app object change-owner` (needs qlik-cli 2.20.0 or later)" in report.lines()
+
+
+def test_another_spelling_of_a_flag_is_used_as_the_binary_lists_it():
+    text = "Usage:\n  qlik qrs app export create <id> [flags]\n\nFlags:\n      --exportscope string\n      --skipdata\n"
+    report = FlagReport("2.24.0")
+    judge("qrs app export create", text + "      --json\n      --context string\n", ("--exportScope", "--skipdata"), report)
+    assert report.ok and report.spellings == {"--exportScope": "--exportscope"}
+
+
+class HelpStub(Qlik):
+    """Answers `X --help` with a usage text listing the flags of USED, with one respelled."""
+
+    def __init__(self, tmp):
+        super().__init__(str(tmp / "qlik"))
+        if not (tmp / "qlik").exists():  # rewriting it would change its mtime: another binary
+            (tmp / "qlik").write_text("#!/bin/sh\n")
+            (tmp / "qlik").chmod(0o755)
+        self.version = "2.24.0"
+        self.helps: list[tuple[str, ...]] = []
+        self.spawned: list[list[str]] = []
+
+    async def help(self, *command: str) -> str:
+        from qlikcli_py.flagcheck import USED
+
+        self.helps.append(command)
+        path = " ".join(command)
+        flags = [f.replace("--exportScope", "--exportscope") for f in (*USED[path], "--json", "--context")]
+        return f"Usage:\n  qlik {path} [flags]\n\nFlags:\n" + "".join(f"      {f} string\n" for f in flags)
+
+    async def _spawn(self, argv, shown, tier, timeout, stdout_path):  # type: ignore[override]
+        self.spawned.append(list(argv))
+        return QlikResult(tuple(shown), b"", b"", 0.0)
+
+
+def test_check_flags_is_cached_and_respells_later_calls(tmp_path):
+    qlik = HelpStub(tmp_path)
+    report = asyncio.run(check_flags(qlik, tmp_path / "state"))
+    assert report.ok and report.spellings == {"--exportScope": "--exportscope"}
+    first = len(qlik.helps)
+    assert first >= 20
+    again = HelpStub(tmp_path)
+    assert asyncio.run(check_flags(again, tmp_path / "state")).doc() == report.doc()
+    assert again.helps == []  # cached per binary and version
+    asyncio.run(again.run("qrs", "app", "export", "create", "A", "--exportScope", "all", context="src", tier="qrs"))
+    assert again.spawned == [["qrs", "app", "export", "create", "A", "--exportscope", "all", "--json", "--context", "src"]]
+    other = HelpStub(tmp_path)
+    other.version = "3.0.0"
+    asyncio.run(check_flags(other, tmp_path / "state"))
+    assert len(other.helps) == first  # another version: asked again
+
+
+def test_doctor_with_the_vendored_1_4_0(real_qlik_bin, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("QLIK_CLI_USER_HOME_DIR", str(tmp_path))
+    code = main(["--log-level", "warning", "doctor", "--source-context", "src", "--target-context", "tgt",
+                 "--qlik-bin", str(real_qlik_bin), "--state-dir", str(tmp_path / "state")])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "no version line" not in out
+    first, flags = out.splitlines()[:2]
+    assert first.startswith("FAIL  qlik-cli ") and "qlik-cli 1.4.0 is too old" in first and "2.24.0" in first
+    assert flags.startswith("FAIL  qlik-cli flags ")
+    for lacking in ("no `qrs app export create` (needs qlik-cli 1.5.0 or later)",
+                    "no `app object change-owner` (needs qlik-cli 2.20.0 or later)",
+                    "`app publish create --moveApp` not accepted", "`app import --resumable` not accepted"):
+        assert lacking in flags
+    assert len(out.splitlines()) == 2  # nothing is asked of contexts a too-old binary cannot use
