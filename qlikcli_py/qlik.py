@@ -4,7 +4,7 @@ Every call: explicit argv list (never a shell), `--context NAME` (never `qlik co
 rewrites the user's global contexts.yml and breaks concurrent cron runs), no pty, an explicit
 environment, a timeout, stdout kept as bytes for orjson. Success is the exit code: stderr often
 carries warnings on success. Calls run as asyncio tasks on sh's async mode, bounded by `workers`
-and paced per (context, tier).
+and paced per (context, tier): a call holds its place in the rate window while it runs.
 """
 from __future__ import annotations
 
@@ -143,9 +143,9 @@ class Qlik:
         limit_hits = 0
         attempt = 0
         while True:
-            await self.pacer.acquire(context or "", tier)
             try:
-                return await self._spawn(argv, shown, tier, timeout or self.timeout, stdout_path)
+                async with self.pacer.admit(context or "", tier):
+                    return await self._spawn(argv, shown, tier, timeout or self.timeout, stdout_path)
             except QlikCommandFailed as exc:
                 if exc.kind == "rate_limited" and limit_hits < _MAX_429_RETRIES:
                     limit_hits += 1
