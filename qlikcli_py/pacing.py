@@ -1,105 +1,171 @@
-"""Pacing per identity and rate-limit tier, so a run stays just under Qlik's limits.
+"""Pacing per identity and rate-limit tier, so a run uses the burst Qlik allows and no more.
 
 Qlik Cloud evaluates limits per tier, per user, per tenant (Tier 1 reads 1000/min, Tier 2 writes
-100/min, over a 5-minute window: https://qlik.dev/apis/rest/rate-limiting/). One token bucket per
-(context, tier) spaces calls at the configured rate; a 429 blocks that bucket for the seconds the
-server asked for and lowers its rate, because another client is evidently sharing the identity.
+100/min), each over a 5-minute window "to support bursts of requests"
+(https://qlik.dev/apis/rest/rate-limiting/). So one identity may make rate x window calls (500
+writes) at once, then as many as leave the window. The strictest reading of that rule is a
+sliding window: at no moment may the last `window` seconds hold more than the budget. A client
+that keeps it also keeps a token bucket or fixed windows of the same size, so that is what each
+(context, tier) keeps here.
+
+A call counts from its admission until the window has passed since it *ended*: Qlik counts it at
+some point between the two, and dating it late means the window frees a slot only once the server
+has freed it too, whatever the latency. A 429 means someone else is spending the same identity's
+budget: the tier is blocked for the seconds asked and its budget lowered until a whole window
+passes without another one. Calls of earlier runs come from the state dir's `CallLog`.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import AsyncIterator
+from collections.abc import Callable
+
+from qlikcli_py.call_log import CallLog
 
 DEFAULT_READ_PER_MIN = 1000.0
 DEFAULT_WRITE_PER_MIN = 100.0
+DEFAULT_WINDOW = 300.0  # seconds: Qlik's documented evaluation window
 PACED_TIERS = ("read", "write")
-# No burst beyond one call: a limit measured over a window shorter than we assume (or shared with
-# another client) trips on a burst at the start; steady spacing never does (scripts/bench, paced).
-_BURST = 1.0
-_BACKOFF = 0.8  # rate multiplier after each 429
-_RECOVER_AFTER = 60.0  # seconds without a 429 before the configured rate is restored
+_BACKOFF = 0.8  # budget multiplier after each 429
+_FLOOR = 0.1  # the budget never drops below this share of the configured one
 
 
-@dataclass
-class TokenBucket:
-    per_second: float
-    burst: float = _BURST
-    tokens: float = _BURST
-    stamp: float = field(default_factory=time.monotonic)
-    blocked_until: float = 0.0
-    configured: float = 0.0
-    last_429: float = 0.0
-    waited: float = 0.0
+class WindowBudget:
+    """The calls of one (context, tier) in the last `window` seconds, against its budget."""
 
-    def __post_init__(self) -> None:
-        self.configured = self.per_second
-        self.tokens = min(self.tokens, self.burst)
+    def __init__(self, per_min: float, window: float, *, clock: Callable[[], float] = time.time,
+                 past: list[tuple[float, int]] | None = None) -> None:
+        self.window = window
+        self.limit = max(1, math.floor(per_min * window / 60.0 + 1e-9))
+        self.factor = 1.0
+        self._clock = clock
+        self._ended: deque[tuple[float, int]] = deque(past or ())  # (end time, calls), oldest first
+        self.used = sum(n for _, n in self._ended)
+        self.in_flight = 0
+        self.blocked_until = 0.0
+        self.last_429 = 0.0
+        self.waited = 0.0
+        self._changed: asyncio.Event | None = None
 
-    def _refill(self, now: float) -> None:
-        if self.last_429 and now - self.last_429 > _RECOVER_AFTER:
-            self.per_second = self.configured
-            self.last_429 = 0.0
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.per_second)
-        self.stamp = now
+    def budget(self) -> int:
+        return max(1, math.floor(self.limit * self.factor))
+
+    def _expire(self, now: float) -> None:
+        if self.last_429 and now - self.last_429 >= self.window:
+            self.factor, self.last_429 = 1.0, 0.0
+        while self._ended and self._ended[0][0] <= now - self.window:
+            self.used -= self._ended.popleft()[1]
 
     async def acquire(self) -> None:
         while True:
-            now = time.monotonic()
-            self._refill(now)
+            now = self._clock()
+            self._expire(now)
             if now < self.blocked_until:
-                delay = self.blocked_until - now
-            elif self.tokens >= 1.0:
-                self.tokens -= 1.0
+                delay: float | None = self.blocked_until - now
+            elif self.in_flight + self.used < self.budget():
+                self.in_flight += 1
                 return
+            elif self._ended:
+                delay = self._ended[0][0] + self.window - now
             else:
-                delay = (1.0 - self.tokens) / self.per_second
-            self.waited += delay
-            await asyncio.sleep(delay)
+                delay = None  # the whole budget is in flight: the next call to end frees a slot
+            if self._changed is None:
+                self._changed = asyncio.Event()
+            changed = self._changed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), None if delay is None else max(delay, 0.001))
+            self.waited += self._clock() - now
+
+    def release(self, now: float | None = None) -> float:
+        now = self._clock() if now is None else now
+        if self._ended and now < self._ended[-1][0]:
+            now = self._ended[-1][0]  # the wall clock stepped back: keep the deque in order
+        self.in_flight = max(0, self.in_flight - 1)
+        self._ended.append((now, 1))
+        self.used += 1
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+        return now
 
     def penalize(self, wait_seconds: float) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self.blocked_until = max(self.blocked_until, now + wait_seconds)
-        self.per_second = max(self.configured * 0.1, self.per_second * _BACKOFF)
-        self.tokens = 0.0
+        self.factor = max(_FLOOR, self.factor * _BACKOFF)
         self.last_429 = now
 
 
 class Pacer:
-    """Holds one bucket per (context, tier). A rate of 0 turns pacing off for that tier."""
+    """One `WindowBudget` per (context, tier). A rate of 0 turns pacing off for that tier.
+
+    The context name stands for the identity: two contexts of one user are paced apart, and two
+    state dirs driving one identity cannot see each other's calls (split the rates between them).
+    """
 
     def __init__(self, *, read_per_min: float = DEFAULT_READ_PER_MIN,
-                 write_per_min: float = DEFAULT_WRITE_PER_MIN) -> None:
+                 write_per_min: float = DEFAULT_WRITE_PER_MIN, window: float = DEFAULT_WINDOW,
+                 call_log: CallLog | None = None, clock: Callable[[], float] = time.time) -> None:
         self._per_min = {"read": read_per_min, "write": write_per_min}
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.window = window
+        self._log = call_log
+        self._clock = clock
+        self._budgets: dict[tuple[str, str], WindowBudget] = {}
         self.rate_limited = 0  # 429 answers seen (each was waited out and retried)
 
-    def _bucket(self, context: str, tier: str) -> TokenBucket | None:
+    def _budget(self, context: str, tier: str) -> WindowBudget | None:
         per_min = self._per_min.get(tier, 0.0)
         if per_min <= 0:
             return None
         key = (context, tier)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(per_min / 60.0, burst=min(_BURST, per_min))
-        return bucket
+        budget = self._budgets.get(key)
+        if budget is None:
+            past = self._log.recent(context, tier, self.window) if self._log is not None else None
+            budget = self._budgets[key] = WindowBudget(per_min, self.window, clock=self._clock, past=past)
+        return budget
 
     async def acquire(self, context: str, tier: str) -> None:
-        bucket = self._bucket(context, tier)
-        if bucket is not None:
-            await bucket.acquire()
+        budget = self._budget(context, tier)
+        if budget is not None:
+            await budget.acquire()
+
+    def release(self, context: str, tier: str) -> None:
+        budget = self._budget(context, tier)
+        if budget is not None:
+            stamp = budget.release()
+            if self._log is not None:
+                self._log.add(context, tier, stamp)
+
+    @contextlib.asynccontextmanager
+    async def admit(self, context: str, tier: str) -> AsyncIterator[None]:
+        """Hold one call's place in the window while it runs; it counts from its end."""
+        await self.acquire(context, tier)
+        try:
+            yield
+        finally:
+            self.release(context, tier)
 
     def penalize(self, context: str, tier: str, wait_seconds: float) -> float:
         """Record a 429; returns how long the caller must wait before retrying."""
         self.rate_limited += 1
-        bucket = self._bucket(context, tier)
-        if bucket is None:
+        budget = self._budget(context, tier)
+        if budget is None:
             return wait_seconds
-        bucket.penalize(wait_seconds)
-        return max(0.0, bucket.blocked_until - time.monotonic())
+        budget.penalize(wait_seconds)
+        return max(0.0, budget.blocked_until - self._clock())
 
     def minimum_seconds(self, tier: str, calls: int) -> float:
+        """The least time `calls` calls of a tier can take from a fresh window: the budget goes at
+        once, and each further budget's worth waits one window after the one before it."""
         per_min = self._per_min.get(tier, 0.0)
         if per_min <= 0 or calls <= 0:
             return 0.0
-        return max(0.0, (calls - min(_BURST, per_min)) / (per_min / 60.0))
+        limit = max(1, math.floor(per_min * self.window / 60.0 + 1e-9))
+        return ((calls - 1) // limit) * self.window
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()

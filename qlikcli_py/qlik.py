@@ -4,7 +4,7 @@ Every call: explicit argv list (never a shell), `--context NAME` (never `qlik co
 rewrites the user's global contexts.yml and breaks concurrent cron runs), no pty, an explicit
 environment, a timeout, stdout kept as bytes for orjson. Success is the exit code: stderr often
 carries warnings on success. Calls run as asyncio tasks on sh's async mode, bounded by `workers`
-and paced per (context, tier).
+and paced per (context, tier): a call holds its place in the rate window while it runs.
 """
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ INSTALL_HINT = (
 )
 MIN_VERSION = versions.MIN_VERSION
 _MAX_429_RETRIES = 30
+# A 429 that names no wait (qlik-cli 1.4.0 prints only the body; Retry-After is not always shown):
+# our own schedule, doubling from 5 s up to a minute, so a storm is not met at full pace.
+_LIMIT_WAIT_FIRST, _LIMIT_WAIT_MAX = 5.0, 60.0
 _BACKOFF_BASE = 0.5
 _KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL on a timeout
 
@@ -152,15 +155,18 @@ class Qlik:
         limit_hits = 0
         attempt = 0
         while True:
-            await self.pacer.acquire(context or "", tier)
             try:
-                result = await self._spawn(argv, shown, tier, timeout or self.timeout, stdout_path)
+                async with self.pacer.admit(context or "", tier):
+                    result = await self._spawn(argv, shown, tier, timeout or self.timeout, stdout_path)
                 self._refuse_help(args, result)
                 return result
             except QlikCommandFailed as exc:
                 if exc.kind == "rate_limited" and limit_hits < _MAX_429_RETRIES:
                     limit_hits += 1
-                    wait = self.pacer.penalize(context or "", tier, 5.0 if exc.retry_after is None else exc.retry_after)
+                    asked = exc.retry_after
+                    if asked is None:
+                        asked = min(_LIMIT_WAIT_MAX, _LIMIT_WAIT_FIRST * 2 ** (limit_hits - 1))
+                    wait = self.pacer.penalize(context or "", tier, asked)
                     log.warning("qlik.rate_limited", argv=shown, wait=wait)
                     await asyncio.sleep(wait)
                     continue

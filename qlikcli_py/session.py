@@ -18,6 +18,8 @@ from qlikcli_py.errors import QlikError
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.models import Space
+from qlikcli_py.call_log import CallLog
+from qlikcli_py.pacing import DEFAULT_WINDOW
 from qlikcli_py.pacing import Pacer
 from qlikcli_py.qlik import Qlik
 
@@ -33,8 +35,10 @@ class Connection:
     workers: int = 4
     read_rate: float = 1000.0
     write_rate: float = 100.0
+    rate_window: float = DEFAULT_WINDOW
     timeout: float = 300.0
     scratch: Path = field(default_factory=lambda: Path("."))
+    state_dir: Path | None = None  # where the calls of earlier runs are counted (call_log.py)
 
 
 @dataclass
@@ -61,7 +65,10 @@ class Session:
 
 
 def make_qlik(conn: Connection) -> Qlik:
-    return Qlik(conn.qlik_bin, pacer=Pacer(read_per_min=conn.read_rate, write_per_min=conn.write_rate),
+    calls = CallLog.open(conn.state_dir, keep_seconds=max(conn.rate_window, DEFAULT_WINDOW))
+    pacer = Pacer(read_per_min=conn.read_rate, write_per_min=conn.write_rate, window=conn.rate_window,
+                  call_log=calls)
+    return Qlik(conn.qlik_bin, pacer=pacer,
                 workers=conn.workers, timeout=conn.timeout)
 
 

@@ -43,6 +43,26 @@ def test_bench_runs_its_phases_at_toy_size(tmp_path: Path, capsys: pytest.Captur
     assert doc["spawn"]["sh_cpu_ms"] > 0
 
 
+def test_bench_runs_the_tutorial_order_and_the_window_phase_at_toy_size(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load("bench")
+    out = tmp_path / "bench.json"
+    assert bench.main(["--only", "tutorial,window", "--tutorial-objects", "8", "--tutorial-owners", "2",
+                       "--tutorial-latency", "0", "--window-objects", "6", "--owners", "2", "--time-scale", "300",
+                       "--workers", "2", "--json", str(out), "--keep", str(tmp_path / "bench")]) == 0
+    printed = capsys.readouterr().out
+    assert "## tutorial" in printed and "## window" in printed
+    doc = json.loads(out.read_text())
+    tutorial = doc["tutorial"]
+    # the tutorial's order: per non-base object a user lookup and a change-owner, plus 3 app writes
+    assert tutorial["tutorial_tiers"]["write"] == tutorial["run"]["calls"]["write"] >= 3
+    assert tutorial["tutorial_tiers"]["read"] == tutorial["tutorial_tiers"]["write"] - 3
+    assert tutorial["run"]["rc"] == 0 and tutorial["rate_limited"] == 0
+    window = doc["window"]
+    assert window["window"] == 1.0 and window["writes"] >= 3 and window["refused_429"] == 0
+    assert window["run"]["rc"] == 0 and "--rate-window 1" in window["run"]["command"]
+
+
 def test_scale_runs_a_complete_migration_at_toy_size(tmp_path: Path) -> None:
     scale = load("scale")
     out = tmp_path / "scale.json"

@@ -438,3 +438,18 @@ def test_guard_shadows_any_real_qlik_and_reports_the_call(_tripwire):
     assert hits.read_text()[before:] == "app ls --json --context acme-cloud\n"
     with open(hits, "r+") as fh:  # undo, or the guard fails this test at teardown as it should
         fh.truncate(before)
+
+
+def test_429_without_a_wait_is_backed_off_on_our_own_doubling_schedule(fake_qlik, monkeypatch):
+    """qlik-cli 1.4.0 prints a 429 as status line + body, with no wait time (REAL): the tool waits
+    5 s, then 10 s, ... (never counted against the object), not a fixed pace that meets the storm."""
+    fake = _RecordingAsyncio()
+    monkeypatch.setattr(qlik_module, "asyncio", fake)
+    real = load_fixture("real-1.4.0/http_429_json")
+    fake_qlik.scenario([step(stdout=real["stdout"], stderr=real["stderr"], exit_code=real["exit_code"], times=3,
+                             match=["app", "object", "change-owner"]),
+                        step("change_owner")])
+    q = Qlik()  # no pacer: the sleeps are the 429 schedule alone
+    run(q.json("app", "object", "change-owner", "--appId", CLOUD_APP, context="acme-cloud", tier="write"))
+    assert fake.sleeps == [5.0, 10.0, 20.0]
+    assert q.pacer.rate_limited == 3

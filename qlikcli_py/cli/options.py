@@ -103,6 +103,8 @@ def connection_options(f: F) -> F:
             help="Tier 2 (write) calls per minute per identity; 0 turns pacing off."),
         opt("--read-rate", type=click.FloatRange(0), default=1000.0, show_default=True,
             help="Tier 1 (read) calls per minute per identity; 0 turns pacing off."),
+        opt("--rate-window", type=click.FloatRange(1), default=300.0, show_default=True,
+            help="Seconds over which Qlik evaluates the rates: up to rate x window calls go at once."),
         opt("--call-timeout", type=click.FloatRange(1), default=300.0, show_default=True,
             help="Seconds before one qlik call is abandoned (export and import get an hour)."),
     ]):
@@ -153,6 +155,7 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
         source_context=p.get("source_context", ""), target_context=p.get("target_context", ""),
         qlik_bin=p.get("qlik_bin", "qlik"), insecure=p.get("insecure", False), workers=p.get("workers", 4),
         read_rate=p.get("read_rate", 1000.0), write_rate=p.get("write_rate", 100.0),
+        rate_window=p.get("rate_window", 300.0),
         timeout=p.get("call_timeout", 300.0),
     )
     for app_id in p.get("app_ids", ()):  # checked before anything runs, not after the preflight

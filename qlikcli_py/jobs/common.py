@@ -17,6 +17,7 @@ from qlikcli_py.settings import Settings
 
 async def connect(settings: Settings) -> Session:
     settings.conn.scratch = settings.state_dir / "tmp"
+    settings.conn.state_dir = settings.state_dir
     return await open_session(settings.conn)
 
 

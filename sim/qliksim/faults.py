@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "context_type_key": "Server Type",  # how `context get` names the server type ("" omits it)
     "fault_tiers": "read,write,engine",  # tiers fail_5xx/hang/applied_but_failed may hit
 }
+# Qlik's documented limits (https://qlik.dev/apis/rest/rate-limiting/): 1000 reads and 100 writes per
+# minute per user and tier, evaluated over a 5-minute window, modelled as a sliding window of
+# rate x 5 min. `rate_read="documented"` / `rate_write="documented"` pick them.
+DOCUMENTED = {"rate_read": "5000/300", "rate_write": "500/300"}
 PROBABILITIES = ("fail_5xx", "hang", "applied_but_failed", "warnings", "export_enospc")
 TIERS = ("read", "write", "engine", "qrs", "local")
 
@@ -57,7 +61,7 @@ def parse_rate(value: object) -> tuple[int, float] | None:
 
 def _normalise(key: str, value: Any) -> Any:
     if key in ("rate_read", "rate_write"):
-        rate = parse_rate(value)
+        rate = parse_rate(DOCUMENTED[key] if value == "documented" else value)
         return "" if rate is None else f"{rate[0]}/{rate[1]:g}"
     if key == "fault_tiers":
         tiers = value.split(",") if isinstance(value, str) else list(value)

@@ -39,7 +39,8 @@ def tiers(calls):
 def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     before, calls = sim.path.read_bytes(), len(sim.calls())
     report = sim.tmp / "plan.json"
-    res = sim.migrate("plan", sim.app(), *args(sim, "--report", str(report)))
+    # a 6 s window at 100 writes/min: a budget of 10 writes, so 15 need one window's wait
+    res = sim.migrate("plan", sim.app(), *args(sim, "--report", str(report), "--rate-window", "6"))
     assert res.code == ExitCode.UNMATCHED, res.err  # ACME\tleft has no cloud account
     assert res.err == ""
 
@@ -73,7 +74,7 @@ def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     assert "no cloud user with subject ACME\\tleft or email tom.left@acme.com" in tleft["detail"]
     # write calls: import, copy, move, and one change-owner per matched non-base object
     assert app["write_calls"] == 3 + sum(c for _, _, c in SALES_OWNERS.values()) == 15
-    assert app["minimum_seconds"] == pytest.approx((15 - 1) / (100 / 60), abs=0.1)  # the first at once, then 100/min
+    assert app["minimum_seconds"] == 6.0  # 10 at once, the other 5 a window later
     assert doc["totals"] == {"apps": 1, "objects": 22, "write_calls": 15, "engine_calls": app["engine_calls"],
                              "minimum_seconds": app["minimum_seconds"], "unmatched_owners": 1}
 
@@ -82,7 +83,7 @@ def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     assert any(line.split()[:4] == ["sheet", "1", "1", "1"] for line in out.splitlines())
     assert f"ACME\\kwong" in out and f"({sim.info['cloud_users']['kwong']}) by email" in out
     assert "MISS ACME\\tleft" in out and "tom.left@acme.com" in out
-    assert "a run makes 15 write calls" in out and "at least 8s at the write rate limit" in out
+    assert "a run makes 15 write calls" in out and "at least 6s at the write rate limit" in out
     assert "1 unmatched owners" in out
 
 
@@ -218,3 +219,20 @@ def test_doctor_failures_name_the_fix(sim, change, check, needles, fix):
         assert doc["ok"] is False
         [failed] = [c for c in doc["checks"] if c["status"] == "fail"]
         assert failed["check"] == check and failed["fix"].startswith(fix)
+
+
+def test_plan_counts_its_reads_in_the_state_dir_for_the_next_run(sim):
+    import sqlite3
+
+    sim.state_dir.mkdir()
+    calls = len(sim.calls())
+    res = sim.migrate("plan", sim.app(), *args(sim))  # Qlik's documented rates: reads are paced
+    assert res.code == ExitCode.UNMATCHED, res.err
+    reads = tiers(sim.calls()[calls:])["read"]
+    from qlikcli_py.call_log import CallLog
+
+    CallLog.open(sim.state_dir, keep_seconds=300).flush()  # the process would flush at exit
+    db = sqlite3.connect(sim.state_dir / "calls.sqlite")
+    rows = db.execute("SELECT context, tier, sum(n) FROM calls GROUP BY 1, 2").fetchall()
+    db.close()
+    assert reads > 0 and rows == [("cloud", "read", reads)]

@@ -24,6 +24,11 @@ def test_configure_validates_and_resets(demo: dict[str, Any]) -> None:
     assert faults.reset(demo["path"]) == faults.DEFAULTS
 
 
+def test_documented_rates_are_a_five_minute_window_of_rate_x_5(demo: dict[str, Any]) -> None:
+    knobs = faults.configure(demo["path"], rate_read="documented", rate_write="documented")
+    assert (knobs["rate_read"], knobs["rate_write"]) == ("5000/300", "500/300")  # 1000/min, 100/min
+
+
 def test_rate_limit_answers_429_with_the_wait(demo: dict[str, Any], run: Any) -> None:
     faults.configure(demo["path"], rate_read="3/30")
     assert [run("user", "me", context="cloud").code for _ in range(3)] == [0, 0, 0]
