@@ -107,6 +107,24 @@ def object_rows(ledger: Ledger, apps: Iterable[tuple[str, str]]) -> Iterable[dic
                    "status": r["status"], "detail": r["error"] or r["evidence"] or r["rule"] or ""}
 
 
+def plan_rows(plans: Iterable[AppPlan], me_id: str) -> Iterable[dict[str, Any]]:
+    """`plan --csv`: the rows a run's --csv would hold, with the status each object is headed for."""
+    for plan in plans:
+        for obj in plan.objects:
+            res = plan.resolutions.get(obj.owner_id)
+            owner = plan.owners.get(obj.owner_id)
+            if not plan.reassignable(obj):
+                status, user = "kept", None
+            elif res is None or res.user is None:
+                status, user = "unmatched", None
+            else:
+                status, user = ("kept" if res.user.id == me_id else "to-reassign"), res.user
+            yield {"app_id": plan.app.id, "app_name": plan.app.name, "object_id": obj.object_id,
+                   "type": obj.type, "title": obj.title, "state": obj.state.value,
+                   "source_owner": owner.key if owner else "", "cloud_owner_id": user.id if user else "",
+                   "status": status, "detail": res.detail if res else ""}
+
+
 def render_run(doc: dict[str, Any]) -> str:
     lines = []
     for app in doc["apps"]:

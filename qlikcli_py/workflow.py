@@ -72,7 +72,7 @@ class RunOptions:
     export_dir: Path
     force: bool = False
     max_imports: int | None = None
-    keep_exports: bool = True
+    keep_exports: bool = False
 
 
 @dataclass
@@ -168,19 +168,24 @@ class Migration:
         for name, step in (("export", self._export), ("import", self._import), ("copy", self._copy),
                            ("reassign", self._reassign), ("move", self._move), ("clean", self._clean)):
             rec = self._record(app_id)
-            if rec.done(name) and name != "reassign":
-                continue
-            started = time.monotonic()
-            with structlog.contextvars.bound_contextvars(step=name):
-                await step(plan, rec)
-                log.info("step.done", seconds=round(time.monotonic() - started, 3))
+            if not (rec.done(name) and name != "reassign"):
+                started = time.monotonic()
+                with structlog.contextvars.bound_contextvars(step=name):
+                    await step(plan, rec)
+                    log.info("step.done", seconds=round(time.monotonic() - started, 3))
+            if name == "move" and not self.opts.keep_exports:
+                self._drop_export(app_id)
         self.ledger.update_app(app_id, step="done", status="done", error=None)
         out.status = "done"
-        if not self.opts.keep_exports:
-            rec = self._record(app_id)
-            if rec.export_path:
-                with contextlib.suppress(OSError):
-                    os.unlink(rec.export_path)
+
+    def _drop_export(self, app_id: str) -> None:
+        """Once the app is in the managed space its QVF is not needed again (a --force re-migration
+        exports anew): a 300-app batch would otherwise leave hundreds of GB behind."""
+        rec = self._record(app_id)
+        if rec.export_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(rec.export_path)
+            self.ledger.update_app(app_id, export_path=None, export_sha256=None)
 
     def _record(self, app_id: str) -> AppRecord:
         rec = self.ledger.app(app_id)

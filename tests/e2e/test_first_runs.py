@@ -1,0 +1,90 @@
+"""Issue 14: what an admin's first real runs hit (plan as the dry run of run, exports, cron)."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from qlikcli_py.cli.main import main
+from qlikcli_py.errors import ExitCode
+
+READ_TIERS = {"local", "qrs", "read"}
+
+
+def run_args(sim, *extra):
+    return [sim.app("sales"), *sim.common(), "--export-dir", str(sim.tmp / "exports"), "--report",
+            str(sim.tmp / "r.json"), "--csv", str(sim.tmp / "o.csv"), "--keep-exports", "--force",
+            "--max-imports", "5", *extra]
+
+
+# -- 3. plan takes every option of run -------------------------------------------------------------
+def test_plan_is_the_dry_run_of_the_same_command_line(sim):
+    before, calls = sim.path.read_bytes(), len(sim.calls())
+    res = sim.migrate("plan", *run_args(sim, "--quiet"))
+    assert res.code == ExitCode.UNMATCHED, res.err
+    assert sim.path.read_bytes() == before  # changed nothing
+    assert set(Counter(c["tier"] for c in sim.calls()[calls:])) <= READ_TIERS
+    assert not (sim.tmp / "exports").exists()
+    doc = json.loads((sim.tmp / "r.json").read_text(encoding="utf-8"))
+    assert doc["command"] == "plan" and doc["totals"]["unmatched_owners"] == 1
+    rows = (sim.tmp / "o.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("app_id,app_name,object_id")
+    statuses = Counter(r.split(",")[-2] for r in rows[1:])
+    assert statuses["unmatched"] == 2 and statuses["to-reassign"] > 0 and statuses["kept"] > 0
+    # the same line with `run` migrates
+    assert sim.migrate("run", *run_args(sim)).code == ExitCode.UNMATCHED
+
+
+# -- 6. exports are deleted once the app is moved ---------------------------------------------------
+def test_export_is_deleted_after_the_move_and_made_again_when_needed(sim):
+    exports = sim.tmp / "exports"
+    common = [sim.app("sales"), *sim.common(), "--export-dir", str(exports)]
+    assert sim.migrate("run", *common).code == ExitCode.UNMATCHED
+    assert list(exports.iterdir()) == []
+    # a re-migration (--force) needs the QVF again: it is exported anew, then deleted again
+    exported = sum(1 for c in sim.calls() if c["argv"][:4] == ["qrs", "app", "export", "create"])
+    assert sim.migrate("run", *common, "--force").code == ExitCode.UNMATCHED
+    assert sum(1 for c in sim.calls() if c["argv"][:4] == ["qrs", "app", "export", "create"]) == exported + 1
+    assert list(exports.iterdir()) == []
+
+
+def test_keep_exports_keeps_the_qvf(sim):
+    exports = sim.tmp / "exports"
+    res = sim.migrate("run", sim.app("sales"), *sim.common(), "--export-dir", str(exports), "--keep-exports")
+    assert res.code == ExitCode.UNMATCHED, res.err
+    [qvf] = list(exports.iterdir())
+    assert qvf.suffix == ".qvf" and qvf.stat().st_size > 0
+
+
+# -- 7. cron: --quiet, and stderr without a terminal -----------------------------------------------
+def _main(sim, *args):
+    sim.capsys.readouterr()
+    code = main(list(args))
+    out, err = sim.capsys.readouterr()
+    return code, out, err
+
+
+def test_quiet_prints_nothing_when_the_run_succeeds(sim):
+    code, out, err = _main(sim, "run", sim.app("sales"), *sim.common(), "--quiet",
+                           "--on-unmatched", "assign:jane.doe@acme.com")
+    assert code == ExitCode.OK, err
+    assert (out, err) == ("", "")
+
+
+def test_quiet_prints_one_summary_of_what_did_not_succeed(sim):
+    code, out, err = _main(sim, "run", sim.app("sales"), *sim.common(), "--quiet")
+    assert code == ExitCode.UNMATCHED
+    assert out == ""
+    [line] = err.splitlines()
+    assert "ACME\\tleft" in line and "Sales Overview" in line
+
+
+def test_without_a_terminal_stderr_carries_warnings_and_errors_only(sim, tmp_path):
+    code, out, err = _main(sim, "run", sim.app("sales"), *sim.common())
+    assert code == ExitCode.UNMATCHED
+    levels = {json.loads(line)["level"] for line in err.splitlines() if line.startswith("{")}
+    assert levels <= {"warning", "error"}, levels
+    assert "step.done" not in err
+    # a --log-file still gets every step
+    log = tmp_path / "log.jsonl"
+    code, _, err = _main(sim, "--log-file", str(log), "run", sim.app("hr"), *sim.common())
+    assert "step.done" in log.read_text(encoding="utf-8") and "step.done" not in err
