@@ -194,33 +194,39 @@ def _duration(seconds: float) -> str:
 
 # -- status ---------------------------------------------------------------------------------------
 def status_doc(ledger: Ledger) -> dict[str, Any]:
+    live = ledger.run_in_progress()
     apps = []
     for rec in ledger.apps():
+        # `running` is written when an app starts; a killed run never clears it.
+        status = "interrupted" if rec.status == "running" and not live else rec.status
         counts = ledger.object_counts(rec.source_app_id)
         cleanup: Counter[str] = Counter(r["status"] for r in ledger.cleanup_rows(rec.source_app_id))
         apps.append({
-            "source_app_id": rec.source_app_id, "name": rec.name, "status": rec.status, "step": rec.step or "-",
+            "source_app_id": rec.source_app_id, "name": rec.name, "status": status, "step": rec.step or "-",
             "imported_app_id": rec.imported_app_id, "copy_app_id": rec.copy_app_id,
             "source_modified": rec.source_modified, "updated_at": rec.updated_at,
             "objects": dict(counts), "cleanup": dict(cleanup), "error": rec.error,
             "earlier_imports": orjson.loads(rec.history),
         })
-    return {"state_dir": str(ledger.dir), "apps": apps}
+    return {"state_dir": str(ledger.dir), "run_in_progress": live, "apps": apps}
 
 
 def render_status(doc: dict[str, Any]) -> str:
     if not doc["apps"]:
         return f"the ledger in {doc['state_dir']} holds no apps yet"
-    head = f"{'app':<38} {'name':<24} {'status':<9} {'step':<9} {'objects done/unmatched/other':<30} imported app"
+    head = f"{'app':<38} {'name':<24} {'status':<11} {'step':<9} {'objects done/unmatched/other':<30} imported app"
     lines = [head]
     for a in doc["apps"]:
         objs = a["objects"]
         other = sum(v for k, v in objs.items() if k not in ("done", "unmatched", "kept"))
         summary = f"{objs.get('done', 0)}/{objs.get('unmatched', 0)}/{other}"
-        lines.append(f"{a['source_app_id']:<38} {a['name'][:24]:<24} {a['status']:<9} {a['step']:<9} "
+        lines.append(f"{a['source_app_id']:<38} {a['name'][:24]:<24} {a['status']:<11} {a['step']:<9} "
                      f"{summary:<30} {a['imported_app_id'] or '-'}")
         if a["error"]:
             lines.append(f"    error: {a['error']}")
+    if any(a["status"] == "interrupted" for a in doc["apps"]):
+        lines.append("interrupted: the run that was migrating these apps ended without finishing them "
+                     "(killed?); run the same command again to resume")
     return "\n".join(lines)
 
 
