@@ -34,8 +34,25 @@ def envelope(command: str, run_id: str, exit_code: int, data: dict[str, Any], **
             "exit_code": exit_code, **extra, **data}
 
 
+# Fields holding text from qlik's answers (stderr, error bodies) or built from them: the only ones
+# that can carry a token. Titles and names are users' words and come out as they are; redacting
+# the serialized document instead broke its JSON on a title like `Cookie: sales by region`.
+_FREE_TEXT = frozenset({"error", "detail", "notes", "reason", "fix"})
+
+
+def scrub(value: Any, key: str = "") -> Any:
+    """A copy of a report document with its free-text fields redacted."""
+    if isinstance(value, dict):
+        return {k: scrub(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, key) for v in value]
+    if isinstance(value, str) and key in _FREE_TEXT:
+        return redact_text(value)
+    return value
+
+
 def write_json(path: Path, doc: dict[str, Any]) -> None:
-    _write_private(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    _write_private(path, orjson.dumps(scrub(doc), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
 
 def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS) -> None:
@@ -43,7 +60,7 @@ def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: tuple[str, ..
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
+        writer.writerow({k: _csv_cell(scrub(row.get(k), k)) for k in columns})
     _write_private(path, buf.getvalue().encode("utf-8"))
 
 
@@ -59,7 +76,7 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(redact_text(data.decode("utf-8")).encode("utf-8"))
+        fh.write(data)
     os.replace(tmp, path)
 
 
