@@ -88,3 +88,16 @@ def test_without_a_terminal_stderr_carries_warnings_and_errors_only(sim, tmp_pat
     log = tmp_path / "log.jsonl"
     code, _, err = _main(sim, "--log-file", str(log), "run", sim.app("hr"), *sim.common())
     assert "step.done" in log.read_text(encoding="utf-8") and "step.done" not in err
+
+
+# -- 9. verify with another identity ----------------------------------------------------------------
+def test_verify_with_the_admin_bot_expects_left_behind_objects_with_the_run_identity(sim):
+    app = sim.app("sales")
+    assert sim.migrate("run", app, *sim.common()).code == ExitCode.UNMATCHED  # ACME\tleft stays behind
+    report = sim.tmp / "v.json"
+    res = sim.migrate("verify", app, *sim.common(spaces=False, target="cloud-bot"), "--report", str(report))
+    assert res.code == ExitCode.OK, res.out + res.err
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    assert doc["summary"]["direct_check"] is True  # the bot saw every object itself
+    per_owner = doc["apps"][0]["summary"]["per_owner"]
+    assert per_owner[sim.info["cloud_identity"]] == {"ok": 2}  # tleft's two objects, with the run's identity
