@@ -265,12 +265,15 @@ def test_mapping_file_maps_one_owner_to_two_users(sim):
     twice.write_text("source,target\nACME\\tleft,jane.doe@acme.com\nacme\\TLEFT,alex.smith@acme.com\n")
     res = sim.migrate("run", sim.app(), *sim.common(), "--mapping-file", str(twice))
     one_line(res, ExitCode.USAGE, "lines 2 and 3", "to different targets", "jane.doe@acme.com", "alex.smith@acme.com")
-    # by owner key on one line and by the owner's e-mail on another: two users for one owner
+    frozen.assert_unchanged()
+    # by owner key on one line and by the owner's e-mail on another: two users for one owner. An
+    # ambiguity of that owner only: its objects are unmatched (--on-unmatched), the rest migrates.
     both = sim.tmp / "both.csv"
     both.write_text("source,target\nACME\\tleft,jane.doe@acme.com\ntom.left@acme.com,alex.smith@acme.com\n")
     res = sim.migrate("run", sim.app(), *sim.common(), "--mapping-file", str(both))
-    one_line(res, ExitCode.USAGE, "ACME\\tleft", "matches 2 cloud users", "map each to a cloud user id")
-    frozen.assert_unchanged()
+    assert res.code == ExitCode.UNMATCHED, res.err
+    assert "ACME\\tleft (Tom Left): ambiguous: 2 eligible cloud users match" in res.out
+    assert "jane.doe@acme.com" in res.out and "alex.smith@acme.com" in res.out
 
 
 # -- awkward names, and no shell anywhere ---------------------------------------------------------

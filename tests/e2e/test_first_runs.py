@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 
 from qlikcli_py.cli.main import main
@@ -101,3 +102,41 @@ def test_verify_with_the_admin_bot_expects_left_behind_objects_with_the_run_iden
     assert doc["summary"]["direct_check"] is True  # the bot saw every object itself
     per_owner = doc["apps"][0]["summary"]["per_owner"]
     assert per_owner[sim.info["cloud_identity"]] == {"ok": 2}  # tleft's two objects, with the run's identity
+
+
+# -- 1. owner precedence, and an ambiguous owner affects only its own objects -----------------------
+def _two_cloud_users_with_toms_email(sim):
+    """ACME\\tleft has no cloud user by subject; two active cloud users carry his e-mail."""
+    with sqlite3.connect(sim.path) as db:
+        for uid, name in (("c0ffee0000000000000000a1", "Tom Left"), ("c0ffee0000000000000000a2", "Tom Left (SSO)")):
+            db.execute("INSERT INTO cloud_users(id, name, email, subject, status, created, updated) "
+                       "VALUES (?, ?, 'tom.left@acme.com', ?, 'active', '2024-01-01T00:00:00Z', "
+                       "'2024-01-01T00:00:00Z')", (uid, name, f"auth0|{uid}"))
+
+
+def test_an_ambiguous_owner_is_reported_with_its_candidates_and_the_batch_runs(sim):
+    _two_cloud_users_with_toms_email(sim)
+    plan = sim.migrate("plan", sim.app("sales"), sim.app("hr"), *sim.common(), "--report", str(sim.tmp / "p.json"))
+    assert plan.code == ExitCode.UNMATCHED, plan.err
+    doc = json.loads((sim.tmp / "p.json").read_text(encoding="utf-8"))
+    [tom] = [o for o in doc["apps"][0]["owners"] if o["source_owner"] == "ACME\\tleft"]
+    assert not tom["matched"] and tom["detail"].startswith("ambiguous")
+    assert {c["id"] for c in tom["candidates"]} == {"c0ffee0000000000000000a1", "c0ffee0000000000000000a2"}
+    assert "Tom Left (SSO)" in plan.out
+    matched = {o["source_owner"]: o["rule"] for o in doc["apps"][0]["owners"] if o["matched"]}
+    assert matched["ACME\\jdoe"] == "subject" and matched["ACME\\kwong"] == "email"
+
+    res = sim.migrate("run", sim.app("sales"), sim.app("hr"), *sim.common(), "--report", str(sim.tmp / "r.json"))
+    assert res.code == ExitCode.UNMATCHED, res.err  # both apps migrated, not refused
+    report = json.loads((sim.tmp / "r.json").read_text(encoding="utf-8"))
+    assert [a["status"] for a in report["apps"]] == ["done", "done"]
+    [unmatched] = report["apps"][0]["unmatched"]
+    assert unmatched["source_owner"] == "ACME\\tleft" and "Tom Left (SSO)" in unmatched["detail"]
+    # tom's objects stayed with the migration identity; nobody else's were held back
+    managed = next(a for a in sim.world.cloud_apps() if a["space_id"] == sim.info["spaces"]["Finance"]
+                   and a["name"] == "Sales Overview")
+    tleft = sim.info["qrs_users"]["tleft"]
+    toms = {o["engine_object_id"] for o in sim.world.qrs_objects(sim.app("sales"))
+            if o["owner_id"] == tleft and not o["approved"]}
+    owners = {o["object_id"]: o["owner_id"] for o in sim.world.cloud_objects(managed["id"])}
+    assert toms and {owners[t] for t in toms} == {sim.info["cloud_identity"]}
