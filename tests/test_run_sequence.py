@@ -32,7 +32,7 @@ def _owned(object_id, owner):
 def _scenario():
     return [
         step("version_2_24_0"), step("context_get_source", args=["qseow-src"]),
-        step("context_get_target", args=["acme-cloud"]), step("user_me"), step("space_ls"),
+        step("context_get_target", args=["acme-cloud"]), step("qrs_app_count"), step("user_me"), step("space_ls"),
         step("qrs_app_get"), step("qrs_app_object_full"), step("qrs_user_full"),
         step(match=["user", "ls"], args=['subject eq "ACME\\\\asmith"'],
              stdout=_user(ASMITH, "Alex Smith", "ACME\\asmith", "alex.smith@acme.example")),
@@ -62,6 +62,7 @@ def test_run_makes_exactly_these_calls(fake_qlik, tmp_path, capsys):
         ["version"],
         ["context", "get", "qseow-src", "--context", "qseow-src"],
         ["context", "get", "acme-cloud", "--context", "acme-cloud"],
+        ["qrs", "app", "count", *SRC],  # doctor's checks run before the first export
         ["user", "me", *TGT],
         ["space", "ls", "--limit", "10000", *TGT],
         ["qrs", "app", "get", APP, *SRC],
