@@ -407,7 +407,8 @@ class Migration:
                     if isinstance(e, QlikCommandFailed) and e.kind == "bad_request":
                         self.ledger.set_object(app_id, object_id, status="failed", error=f"rejected: {e.detail}")
                         return
-                    verdict = await self._settle(cloud_app, app_id, row)
+                    refused = isinstance(e, QlikCommandFailed) and e.kind == "forbidden"
+                    verdict = await self._settle(cloud_app, app_id, row, refused=refused)
                     if verdict == _OURS and _definite(e):
                         # Refused (403 and the like) and still ours: sending again would be refused
                         # again. Failed for this run; the next run tries it anew.
@@ -427,18 +428,30 @@ class Migration:
         finally:
             self.progress.object_done()
 
-    async def _settle(self, cloud_app: str, app_id: str, row: Any) -> str:
+    async def _settle(self, cloud_app: str, app_id: str, row: Any, *, refused: bool = False) -> str:
         """Decide from the object's layout whether an earlier change-owner took effect. Returns
         _SETTLED (recorded done or failed for good), _OURS (not applied: still the migration
-        identity's, safe to send) or _UNKNOWN (could not tell: stays `sent` for the next run)."""
+        identity's, safe to send) or _UNKNOWN (could not tell: stays `sent` for the next run).
+
+        `refused`: change-owner just answered 403. Which answer an engine gives for another user's
+        private object is not documented ("access denied" or "not found"), so a refusal followed
+        by an object the identity can no longer see, by either answer, means it was handed over
+        (a call that applied but answered 5xx or timed out, earlier)."""
         object_id, target = row["object_id"], row["target_owner_id"]
+        hideable = row["state"] == State.PRIVATE.value and not self.s.admin_apps
         try:
             obj = await self.s.target.layout(cloud_app, object_id, row["type"])
         except QlikCommandFailed as e:
-            if e.kind == "forbidden" and row["state"] == State.PRIVATE.value and not self.s.admin_apps:
+            if hideable and (e.kind == "forbidden" or (refused and e.kind == "not_found")):
+                why = "change-owner refused (403) and " if refused else ""
                 self.ledger.set_object(app_id, object_id, status="done", result_owner_id=target,
-                                       evidence="hidden: private object no longer visible to the migration identity")
+                                       evidence=f"hidden: {why}private object no longer visible to the migration "
+                                                f"identity ({e.kind})")
                 return _SETTLED
+            if e.kind == "not_found" and hideable:
+                # Not seen: handed over, or not in the app. change-owner tells which (403 or 404);
+                # resending to an object already handed over changes nothing.
+                return _OURS
             if e.kind == "not_found":
                 self.ledger.set_object(app_id, object_id, status="failed", error="not in the imported app")
                 return _SETTLED

@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "export_enospc": 0.0,  # probability that `qrs app export create` writes part of F then fails
     "version": "2.24.0",  # what `qlik version` prints
     "fault_tiers": "read,write,engine",  # tiers fail_5xx/hang/applied_but_failed may hit
+    # What the engine answers for another user's private object. Qlik does not document it: a
+    # real engine may say "access denied" or "not found", and the tool must settle either way.
+    "hidden_answer": "access_denied",
 }
 PROBABILITIES = ("fail_5xx", "hang", "applied_but_failed", "warnings", "export_enospc")
 TIERS = ("read", "write", "engine", "qrs", "local")
@@ -67,6 +70,10 @@ def _normalise(key: str, value: Any) -> Any:
         return ",".join(tiers)
     if key == "version":
         return str(value)
+    if key == "hidden_answer":
+        if value not in ("access_denied", "not_found"):
+            raise ValueError(f"hidden_answer is access_denied or not_found, got {value!r}")
+        return value
     number = float(value)  # bools become 1.0/0.0: export_enospc=True means "always"
     if key in PROBABILITIES and not 0.0 <= number <= 1.0:
         raise ValueError(f"{key} is a probability, got {value!r}")

@@ -140,3 +140,38 @@ def test_an_ambiguous_owner_is_reported_with_its_candidates_and_the_batch_runs(s
             if o["owner_id"] == tleft and not o["approved"]}
     owners = {o["object_id"]: o["owner_id"] for o in sim.world.cloud_objects(managed["id"])}
     assert toms and {owners[t] for t in toms} == {sim.info["cloud_identity"]}
+
+
+# -- 10. an object handed over by a call that "failed" is settled -----------------------------------
+def _lose_the_answer(sim, status):
+    """As if change-owner had applied but answered 5xx (or the run died): the ledger has the private
+    objects `sent` (or `failed`), the tenant has them with their owners."""
+    with sqlite3.connect(sim.state_dir / "ledger.sqlite") as db:
+        rows = db.execute("SELECT object_id FROM objects WHERE state = 'private' AND status = 'done' "
+                          "AND target_owner_id != ?", (sim.info["cloud_identity"],)).fetchall()
+        db.execute("UPDATE objects SET status = ?, result_owner_id = NULL, evidence = NULL "
+                   "WHERE state = 'private' AND status = 'done' AND target_owner_id != ?",
+                   (status, sim.info["cloud_identity"]))
+    return {r[0] for r in rows}
+
+
+def test_a_handed_over_private_object_is_settled_whatever_the_engine_answers(sim):
+    sim.faults(hidden_answer="not_found")  # the engine says "not found" for another user's private object
+    app = sim.app("sales")
+    assert sim.migrate("run", app, *sim.common()).code == ExitCode.UNMATCHED
+    sent = _lose_the_answer(sim, "sent")
+    assert sent
+    res = sim.migrate("run", app, *sim.common())
+    assert res.code == ExitCode.UNMATCHED, res.out + res.err  # converged: only tleft is left
+    with sqlite3.connect(sim.state_dir / "ledger.sqlite") as db:
+        got = dict(db.execute("SELECT object_id, status FROM objects").fetchall())
+        evidence = {r[0] for r in db.execute("SELECT evidence FROM objects WHERE object_id IN (%s)"
+                                             % ",".join("?" * len(sent)), tuple(sent))}
+    assert {got[o] for o in sent} == {"done"}
+    assert all("change-owner refused (403)" in e for e in evidence), evidence
+    # a row an older run marked failed converges too
+    _lose_the_answer(sim, "failed")
+    assert sim.migrate("run", app, *sim.common()).code == ExitCode.UNMATCHED
+    # and the admin bot, which sees every object, confirms the owners
+    res = sim.migrate("verify", app, *sim.common(spaces=False, target="cloud-bot"))
+    assert res.code == ExitCode.OK, res.out
