@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ijson
+import structlog
 
 from qlikcli_py import filters
 from qlikcli_py.errors import QlikBadOutput
@@ -31,6 +32,7 @@ from qlikcli_py.models import State
 from qlikcli_py.models import engine_group
 from qlikcli_py.qlik import Qlik
 
+log = structlog.get_logger("commands")
 EXPORT_TIMEOUT = 3600.0  # a multi-GB QVF takes a while; one timeout for export and import
 _USER_IDS_PER_CALL = 40  # keeps a QRS "id eq A or id eq B ..." filter well inside URL limits
 _RM_IDS_PER_CALL = 100  # ids per `app object rm` argv
@@ -374,8 +376,26 @@ def _source_app(row: Any) -> SourceApp:
         id=_str(row["id"]), name=_str(row.get("name")), modified=_str(row.get("modifiedDate")),
         stream=_str(stream.get("name")) or None,
         owner=f"{_str(owner.get('userDirectory'))}\\{_str(owner.get('userId'))}",
-        file_size=int(row.get("fileSize") or 0),
+        file_size=_size(row.get("fileSize"), _str(row["id"])),
     )
+
+
+def _size(value: Any, app_id: str) -> int:
+    """QRS `fileSize` (bytes): only the preflight's disk-room check reads it, so an odd value costs
+    that check its figure (with a warning), never the run."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int) and value >= 0:
+        return value
+    elif isinstance(value, float) and 0 <= value < 1e18:
+        return int(value)
+    elif isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
+        return int(value)
+    log.warning("qrs.field_ignored", field="fileSize", app_id=app_id, value=repr(value)[:80],
+                why="not a byte count; the free-space check cannot use it")
+    return 0
 
 
 _STATUSES: dict[str, str] = {}  # one string per status value, not one per user of a 50,000-user listing

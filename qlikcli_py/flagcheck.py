@@ -9,6 +9,7 @@ its group's help with exit 0 (REAL, 1.4.0). The answer is cached per binary path
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -116,17 +117,22 @@ async def check_flags(qlik: Qlik, cache_dir: Path | None = None) -> FlagReport:
     report = _load(cache, version) if cache is not None else None
     if report is None:
         report = FlagReport(version)
-        for command, flags in USED.items():
-            try:
-                text: str | None = await qlik.help(*command.split())
-            except QlikError:
-                text = None
+        # read concurrently (the runner bounds how many at once), judged in USED's order
+        texts = await asyncio.gather(*(_help(qlik, command) for command in USED))
+        for (command, flags), text in zip(USED.items(), texts):
             judge(command, text, flags, report)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps(report.doc(), indent=2) + "\n", encoding="utf-8")
     qlik.spellings.update(report.spellings)
     return report
+
+
+async def _help(qlik: Qlik, command: str) -> str | None:
+    try:
+        return await qlik.help(*command.split())
+    except QlikError:
+        return None
 
 
 def _cache_path(cache_dir: Path, binary: str, version: str) -> Path:

@@ -178,6 +178,21 @@ class Ledger:
         os.write(fd, f"pid {os.getpid()} since {now()}".encode())
         self._lock_fd = fd
 
+    def run_in_progress(self) -> bool:
+        """Whether a process holds the state dir's lock, without taking it: a shared lock, tried
+        and dropped at once, is refused only while a run holds the exclusive one."""
+        try:
+            fd = os.open(self.dir / LOCK_FILE, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing drops the shared lock if it was taken
+        return False
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.db.close()

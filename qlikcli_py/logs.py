@@ -14,7 +14,8 @@ import structlog
 
 from qlikcli_py.redact import redact_text
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR,
+           "critical": logging.CRITICAL}
 
 
 def _redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -24,6 +25,9 @@ def _redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, (tuple, list)):
             event[key] = [redact_text(v) if isinstance(v, str) else v for v in value]
     return event
+
+
+_configured: dict[str, Any] = {}
 
 
 def configure(fmt: str = "auto", level: str | None = None, log_file: Path | None = None) -> BinaryIO | None:
@@ -36,8 +40,16 @@ def configure(fmt: str = "auto", level: str | None = None, log_file: Path | None
             stream = open(log_file, "ab")  # noqa: SIM115 (closed by the caller at exit)
         finally:
             os.umask(old)
+    _setup(fmt, level, stream)
+    return stream
+
+
+def _setup(fmt: str, level: str | None, stream: BinaryIO | None) -> None:
     as_json = fmt == "json" or stream is not None or (fmt == "auto" and not sys.stderr.isatty())
-    default = "info" if as_json else "warning"
+    # Every step's info line belongs in a log file; on stderr (a terminal, or the mail cron sends
+    # of whatever a job prints) only warnings and errors.
+    default = "info" if stream is not None else "warning"
+    _configured.update(fmt=fmt, level=level, stream=stream)
     wanted = _LEVELS.get((level or default).lower(), logging.INFO)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -59,7 +71,13 @@ def configure(fmt: str = "auto", level: str | None = None, log_file: Path | None
         logger_factory=factory,
         cache_logger_on_first_use=False,
     )
-    return stream
+
+
+def quiet() -> None:
+    """--quiet: nothing on stderr but the command's own summary line, unless a log level was asked
+    for. A --log-file keeps everything it was configured for."""
+    if _configured.get("stream") is None and _configured.get("level") is None:
+        _setup(str(_configured.get("fmt", "auto")), "critical", None)
 
 
 def _colors() -> bool:

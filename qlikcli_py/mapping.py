@@ -13,10 +13,12 @@ Match sources, tried in a configurable order (default `mapping,rules,subject,ema
 - `email`: cloud email equals the owner's email attribute in QRS.
 
 All comparisons ignore case. Users whose status is `disabled` or `deleted` are not eligible.
-The first source that finds a user decides, but a guess is never a coin toss: if a source finds
-two users, or a later source finds a different user than the deciding one, the owner is a
-conflict. Conflicts of every owner are raised together as one UsageProblem, before anything is
-changed.
+The first source in the order that finds exactly one eligible user decides and later sources are
+not consulted, as Qlik's own migration tools do (subject first, e-mail only when the subject finds
+no one): two on-prem accounts sharing an e-mail each keep their own cloud user by subject. A guess
+is never a coin toss: when the first source that finds anyone finds two or more eligible users,
+the owner is ambiguous. It is then unmatched (handled by --on-unmatched like any unmatched owner)
+and reported with every candidate; the other owners, and the rest of the batch, are not affected.
 
 Lookups: for a handful of owners, one `user ls --filter` per attribute value (cached, so owners
 sharing a value share the call); for many owners, one listing of every user, indexed by
@@ -344,20 +346,11 @@ class Resolution:
     user: CloudUser | None  # None when unmatched
     rule: str | None  # "mapping" | "rules" | "subject" | "email" | "fallback"
     detail: str  # how it matched, or why not
+    candidates: tuple[CloudUser, ...] = ()  # an ambiguous owner's eligible users, none chosen
 
     @property
     def matched(self) -> bool:
         return self.user is not None
-
-
-@dataclass(frozen=True)
-class _Conflict:
-    owner: SourceOwner
-    matches: tuple[tuple[CloudUser, str], ...]  # (user, how it was found), distinct users
-
-    def text(self) -> str:
-        found = ", ".join(f"{_who(u)} by {how}" for u, how in self.matches)
-        return f"{_owner(self.owner)} matches {len(self.matches)} cloud users: {found}"
 
 
 @dataclass
@@ -428,8 +421,9 @@ class OwnerMapper:
         self._fallback: CloudUser | None = None
 
     async def resolve(self, owners: Iterable[SourceOwner]) -> dict[str, Resolution]:
-        """{SourceOwner.id: Resolution} for every owner. Raises UsageProblem naming every conflict
-        (and an unresolvable assign:USER), MigrationError for unmatched owners under `fail`."""
+        """{SourceOwner.id: Resolution} for every owner (an ambiguous one is unmatched, with its
+        candidates). Raises UsageProblem for an unresolvable assign:USER, MigrationError for
+        unmatched owners under `fail`."""
         wanted = list(dict.fromkeys(owners))
         todo = [o for o in wanted if o not in self._resolved]
         # The fallback user is checked on the first call even when everyone matched: finding it
@@ -440,11 +434,7 @@ class OwnerMapper:
         if need_fallback:
             self._fallback = await self._find_fallback()
         decided = await _gather(self._decide(o) for o in todo)
-        conflicts = [d for d in decided if isinstance(d, _Conflict)]
-        if conflicts:
-            raise UsageProblem(_conflict_message(conflicts))
         for resolution in decided:
-            assert isinstance(resolution, Resolution)
             self._resolved[resolution.owner] = self._with_fallback(resolution)
         result = {o.id: self._resolved[o] for o in wanted}
         if self._options.on_unmatched.mode == "fail":
@@ -516,34 +506,25 @@ class OwnerMapper:
         return eligible[0]
 
     # -- deciding --------------------------------------------------------------------------------
-    async def _decide(self, owner: SourceOwner) -> Resolution | _Conflict:
-        deciding: tuple[str, _Outcome] | None = None
-        later: list[tuple[CloudUser, str]] = []
+    async def _decide(self, owner: SourceOwner) -> Resolution:
         looked_for: list[str] = []
         notes: list[str] = []
         for source in self._compiled.order:
             outcome = await self._evaluate(source, owner)
-            if deciding is not None:
-                later += outcome.matches  # only to catch a different user: a conflict
-            elif outcome.matches:
-                deciding = (source, outcome)
-                if outcome.explicit:
-                    break  # the operator's row decides; guesses after it are not consulted
-            elif outcome.explicit:
+            distinct: dict[str, tuple[CloudUser, str]] = {}
+            for user, how in outcome.matches:
+                distinct.setdefault(user.id, (user, how))
+            if len(distinct) == 1:
+                user, how = outcome.matches[0]
+                return Resolution(owner, user, source, how)
+            if distinct:
+                return _ambiguous(owner, list(distinct.values()))
+            if outcome.explicit:
+                # the operator's row names nobody eligible: a guess must not overrule it
                 return Resolution(owner, None, None, "; ".join(outcome.notes))
-            else:
-                looked_for += outcome.looked_for
-                notes += outcome.notes
-        if deciding is None:
-            return Resolution(owner, None, None, _reason(looked_for, notes))
-        source, outcome = deciding
-        distinct: dict[str, tuple[CloudUser, str]] = {}
-        for user, how in outcome.matches + later:
-            distinct.setdefault(user.id, (user, how))
-        if len(distinct) > 1:
-            return _Conflict(owner, tuple(distinct.values()))
-        user, how = outcome.matches[0]
-        return Resolution(owner, user, source, how)
+            looked_for += outcome.looked_for
+            notes += outcome.notes
+        return Resolution(owner, None, None, _reason(looked_for, notes))
 
     def _evaluate(self, source: str, owner: SourceOwner) -> Awaitable[_Outcome]:
         return {"mapping": self._by_mapping, "rules": self._by_rules,
@@ -655,11 +636,11 @@ def _show(value: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
-def _conflict_message(conflicts: list[_Conflict]) -> str:
-    conflicts.sort(key=lambda c: (c.owner.key.lower(), c.owner.id))
-    owners = "owner matches" if len(conflicts) == 1 else "owners match"
-    return (f"{len(conflicts)} {owners} more than one cloud user; map each to a cloud user id in the "
-            f"mapping file to choose: " + "; ".join(c.text() for c in conflicts))
+def _ambiguous(owner: SourceOwner, found: list[tuple[CloudUser, str]]) -> Resolution:
+    listed = ", ".join(f"{_who(u)} by {how}" for u, how in found)
+    return Resolution(owner, None, None,
+                      f"ambiguous: {len(found)} eligible cloud users match ({listed}); add a --mapping-file "
+                      f"row naming one by its id", candidates=tuple(u for u, _ in found))
 
 
 def _fail_if_unmatched(resolutions: Iterable[Resolution]) -> None:

@@ -73,6 +73,8 @@ class AppPlan:
                 "cloud_user_id": res.user.id if res and res.user else None,
                 "cloud_user": (res.user.name or res.user.subject) if res and res.user else None,
                 "detail": res.detail if res else "not resolved",
+                "candidates": [{"id": u.id, "name": u.name, "subject": u.subject, "email": u.email}
+                               for u in (res.candidates if res else ())],
             })
         return rows
 

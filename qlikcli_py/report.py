@@ -34,8 +34,25 @@ def envelope(command: str, run_id: str, exit_code: int, data: dict[str, Any], **
             "exit_code": exit_code, **extra, **data}
 
 
+# Fields holding text from qlik's answers (stderr, error bodies) or built from them: the only ones
+# that can carry a token. Titles and names are users' words and come out as they are; redacting
+# the serialized document instead broke its JSON on a title like `Cookie: sales by region`.
+_FREE_TEXT = frozenset({"error", "detail", "notes", "reason", "fix"})
+
+
+def scrub(value: Any, key: str = "") -> Any:
+    """A copy of a report document with its free-text fields redacted."""
+    if isinstance(value, dict):
+        return {k: scrub(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, key) for v in value]
+    if isinstance(value, str) and key in _FREE_TEXT:
+        return redact_text(value)
+    return value
+
+
 def write_json(path: Path, doc: dict[str, Any]) -> None:
-    _write_private(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    _write_private(path, orjson.dumps(scrub(doc), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
 
 def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS) -> None:
@@ -43,7 +60,7 @@ def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: tuple[str, ..
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
+        writer.writerow({k: _csv_cell(scrub(row.get(k), k)) for k in columns})
     _write_private(path, buf.getvalue().encode("utf-8"))
 
 
@@ -59,7 +76,7 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(redact_text(data.decode("utf-8")).encode("utf-8"))
+        fh.write(data)
     os.replace(tmp, path)
 
 
@@ -105,6 +122,24 @@ def object_rows(ledger: Ledger, apps: Iterable[tuple[str, str]]) -> Iterable[dic
                    "title": r["title"], "state": r["state"], "source_owner": r["source_owner"],
                    "cloud_owner_id": r["result_owner_id"] or r["target_owner_id"] or "",
                    "status": r["status"], "detail": r["error"] or r["evidence"] or r["rule"] or ""}
+
+
+def plan_rows(plans: Iterable[AppPlan], me_id: str) -> Iterable[dict[str, Any]]:
+    """`plan --csv`: the rows a run's --csv would hold, with the status each object is headed for."""
+    for plan in plans:
+        for obj in plan.objects:
+            res = plan.resolutions.get(obj.owner_id)
+            owner = plan.owners.get(obj.owner_id)
+            if not plan.reassignable(obj):
+                status, user = "kept", None
+            elif res is None or res.user is None:
+                status, user = "unmatched", None
+            else:
+                status, user = ("kept" if res.user.id == me_id else "to-reassign"), res.user
+            yield {"app_id": plan.app.id, "app_name": plan.app.name, "object_id": obj.object_id,
+                   "type": obj.type, "title": obj.title, "state": obj.state.value,
+                   "source_owner": owner.key if owner else "", "cloud_owner_id": user.id if user else "",
+                   "status": status, "detail": res.detail if res else ""}
 
 
 def render_run(doc: dict[str, Any]) -> str:
@@ -176,33 +211,39 @@ def _duration(seconds: float) -> str:
 
 # -- status ---------------------------------------------------------------------------------------
 def status_doc(ledger: Ledger) -> dict[str, Any]:
+    live = ledger.run_in_progress()
     apps = []
     for rec in ledger.apps():
+        # `running` is written when an app starts; a killed run never clears it.
+        status = "interrupted" if rec.status == "running" and not live else rec.status
         counts = ledger.object_counts(rec.source_app_id)
         cleanup: Counter[str] = Counter(r["status"] for r in ledger.cleanup_rows(rec.source_app_id))
         apps.append({
-            "source_app_id": rec.source_app_id, "name": rec.name, "status": rec.status, "step": rec.step or "-",
+            "source_app_id": rec.source_app_id, "name": rec.name, "status": status, "step": rec.step or "-",
             "imported_app_id": rec.imported_app_id, "copy_app_id": rec.copy_app_id,
             "source_modified": rec.source_modified, "updated_at": rec.updated_at,
             "objects": dict(counts), "cleanup": dict(cleanup), "error": rec.error,
             "earlier_imports": orjson.loads(rec.history),
         })
-    return {"state_dir": str(ledger.dir), "apps": apps}
+    return {"state_dir": str(ledger.dir), "run_in_progress": live, "apps": apps}
 
 
 def render_status(doc: dict[str, Any]) -> str:
     if not doc["apps"]:
         return f"the ledger in {doc['state_dir']} holds no apps yet"
-    head = f"{'app':<38} {'name':<24} {'status':<9} {'step':<9} {'objects done/unmatched/other':<30} imported app"
+    head = f"{'app':<38} {'name':<24} {'status':<11} {'step':<9} {'objects done/unmatched/other':<30} imported app"
     lines = [head]
     for a in doc["apps"]:
         objs = a["objects"]
         other = sum(v for k, v in objs.items() if k not in ("done", "unmatched", "kept"))
         summary = f"{objs.get('done', 0)}/{objs.get('unmatched', 0)}/{other}"
-        lines.append(f"{a['source_app_id']:<38} {a['name'][:24]:<24} {a['status']:<9} {a['step']:<9} "
+        lines.append(f"{a['source_app_id']:<38} {a['name'][:24]:<24} {a['status']:<11} {a['step']:<9} "
                      f"{summary:<30} {a['imported_app_id'] or '-'}")
         if a["error"]:
             lines.append(f"    error: {a['error']}")
+    if any(a["status"] == "interrupted" for a in doc["apps"]):
+        lines.append("interrupted: the run that was migrating these apps ended without finishing them "
+                     "(killed?); run the same command again to resume")
     return "\n".join(lines)
 
 

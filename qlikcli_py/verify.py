@@ -63,7 +63,7 @@ class Verifier:
                    await self.s.target.list_objects(managed, session=session_name)}
         evidence = {r["object_id"]: r for r in self.ledger.objects(plan.app.id)}
         for obj in plan.objects:
-            checks.append(self._check(plan, obj, "managed"))
+            checks.append(self._check(plan, obj, "managed", rec.identity_id))
 
         async def inspect(check: Check) -> None:
             await self._inspect(managed, check, check.object_id in visible, evidence.get(check.object_id),
@@ -78,7 +78,7 @@ class Verifier:
         checks += await self._copy(plan, rec)
         return checks
 
-    def _check(self, plan: AppPlan, obj: SourceObject, where: str) -> Check:
+    def _check(self, plan: AppPlan, obj: SourceObject, where: str, ran_as: str = "") -> Check:
         owner = plan.owners.get(obj.owner_id)
         res = plan.resolutions.get(obj.owner_id)
         if obj.state is State.BASE or obj.type in NOT_REASSIGNABLE:
@@ -86,7 +86,9 @@ class Verifier:
         elif res is not None and res.user is not None:
             expected = res.user.id
         else:
-            expected = self.s.me_id  # unmatched: left with the migration identity
+            # unmatched: left with the identity that ran the migration (the ledger knows which),
+            # whoever verifies (the README recommends an admin.apps bot for verify)
+            expected = ran_as or self.s.me_id
         return Check(plan.app.id, plan.app.name, where, obj.object_id, obj.type, obj.title, obj.state.value,
                      owner.key if owner else "", expected)
 

@@ -72,7 +72,7 @@ class RunOptions:
     export_dir: Path
     force: bool = False
     max_imports: int | None = None
-    keep_exports: bool = True
+    keep_exports: bool = False
 
 
 @dataclass
@@ -168,19 +168,24 @@ class Migration:
         for name, step in (("export", self._export), ("import", self._import), ("copy", self._copy),
                            ("reassign", self._reassign), ("move", self._move), ("clean", self._clean)):
             rec = self._record(app_id)
-            if rec.done(name) and name != "reassign":
-                continue
-            started = time.monotonic()
-            with structlog.contextvars.bound_contextvars(step=name):
-                await step(plan, rec)
-                log.info("step.done", seconds=round(time.monotonic() - started, 3))
+            if not (rec.done(name) and name != "reassign"):
+                started = time.monotonic()
+                with structlog.contextvars.bound_contextvars(step=name):
+                    await step(plan, rec)
+                    log.info("step.done", seconds=round(time.monotonic() - started, 3))
+            if name == "move" and not self.opts.keep_exports:
+                self._drop_export(app_id)
         self.ledger.update_app(app_id, step="done", status="done", error=None)
         out.status = "done"
-        if not self.opts.keep_exports:
-            rec = self._record(app_id)
-            if rec.export_path:
-                with contextlib.suppress(OSError):
-                    os.unlink(rec.export_path)
+
+    def _drop_export(self, app_id: str) -> None:
+        """Once the app is in the managed space its QVF is not needed again (a --force re-migration
+        exports anew): a 300-app batch would otherwise leave hundreds of GB behind."""
+        rec = self._record(app_id)
+        if rec.export_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(rec.export_path)
+            self.ledger.update_app(app_id, export_path=None, export_sha256=None)
 
     def _record(self, app_id: str) -> AppRecord:
         rec = self.ledger.app(app_id)
@@ -192,7 +197,9 @@ class Migration:
         app = plan.app
         if rec.imported_app_id:
             return  # the QVF is no longer needed
-        if rec.export_path and rec.export_sha256 and _sha256(Path(rec.export_path)) == rec.export_sha256:
+        # Hashing a multi-GB QVF takes seconds: in a thread, so other apps' calls go on meanwhile.
+        if rec.export_path and rec.export_sha256 and await asyncio.to_thread(
+                _sha256, Path(rec.export_path)) == rec.export_sha256:
             self.ledger.update_app(app.id, step="export")
             return
         dest = self.opts.export_dir / export_file_name(app.name, app.id)
@@ -201,10 +208,10 @@ class Migration:
             part.unlink()
         try:
             await self.s.source.export(app.id, part, skip_data=plan.spec.skip_data)
-        except QlikCommandFailed as e:
+        except BaseException as e:  # a failure, a timeout or a cancelled run: no partial QVF stays behind
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
-            if e.kind == "disk_full":
+            if isinstance(e, QlikCommandFailed) and e.kind == "disk_full":
                 raise MigrationError(
                     f"exporting {app.name!r}: the disk holding {self.opts.export_dir} is full; free space or "
                     f"point --export-dir at a larger disk, then run again"
@@ -213,7 +220,7 @@ class Migration:
         if not part.is_file() or part.stat().st_size == 0:
             raise MigrationError(f"exporting {app.name!r}: qlik reported success but wrote no file at {part}")
         os.chmod(part, 0o600)
-        digest = _sha256(part)
+        digest = await asyncio.to_thread(_sha256, part)
         size = part.stat().st_size
         os.replace(part, dest)
         self.ledger.update_app(app.id, step="export", export_path=str(dest), export_size=size,
@@ -402,7 +409,8 @@ class Migration:
                     if isinstance(e, QlikCommandFailed) and e.kind == "bad_request":
                         self.ledger.set_object(app_id, object_id, status="failed", error=f"rejected: {e.detail}")
                         return
-                    verdict = await self._settle(cloud_app, app_id, row)
+                    refused = isinstance(e, QlikCommandFailed) and e.kind == "forbidden"
+                    verdict = await self._settle(cloud_app, app_id, row, refused=refused)
                     if verdict == _OURS and _definite(e):
                         # Refused (403 and the like) and still ours: sending again would be refused
                         # again. Failed for this run; the next run tries it anew.
@@ -422,18 +430,30 @@ class Migration:
         finally:
             self.progress.object_done()
 
-    async def _settle(self, cloud_app: str, app_id: str, row: Any) -> str:
+    async def _settle(self, cloud_app: str, app_id: str, row: Any, *, refused: bool = False) -> str:
         """Decide from the object's layout whether an earlier change-owner took effect. Returns
         _SETTLED (recorded done or failed for good), _OURS (not applied: still the migration
-        identity's, safe to send) or _UNKNOWN (could not tell: stays `sent` for the next run)."""
+        identity's, safe to send) or _UNKNOWN (could not tell: stays `sent` for the next run).
+
+        `refused`: change-owner just answered 403. Which answer an engine gives for another user's
+        private object is not documented ("access denied" or "not found"), so a refusal followed
+        by an object the identity can no longer see, by either answer, means it was handed over
+        (a call that applied but answered 5xx or timed out, earlier)."""
         object_id, target = row["object_id"], row["target_owner_id"]
+        hideable = row["state"] == State.PRIVATE.value and not self.s.admin_apps
         try:
             obj = await self.s.target.layout(cloud_app, object_id, row["type"])
         except QlikCommandFailed as e:
-            if e.kind == "forbidden" and row["state"] == State.PRIVATE.value and not self.s.admin_apps:
+            if hideable and (e.kind == "forbidden" or (refused and e.kind == "not_found")):
+                why = "change-owner refused (403) and " if refused else ""
                 self.ledger.set_object(app_id, object_id, status="done", result_owner_id=target,
-                                       evidence="hidden: private object no longer visible to the migration identity")
+                                       evidence=f"hidden: {why}private object no longer visible to the migration "
+                                                f"identity ({e.kind})")
                 return _SETTLED
+            if e.kind == "not_found" and hideable:
+                # Not seen: handed over, or not in the app. change-owner tells which (403 or 404);
+                # resending to an object already handed over changes nothing.
+                return _OURS
             if e.kind == "not_found":
                 self.ledger.set_object(app_id, object_id, status="failed", error="not in the imported app")
                 return _SETTLED

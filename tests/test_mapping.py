@@ -153,69 +153,76 @@ def test_a_source_left_out_of_the_order_is_not_used() -> None:
     assert target.filters == ['subject eq "ACME\\\\msmith"']
 
 
-def test_mapping_first_overrides_a_guess_but_mapping_later_conflicts(tmp_path: Path) -> None:
+def test_mapping_first_overrides_a_guess_and_a_guess_first_decides(tmp_path: Path) -> None:
     path = write(tmp_path, "source,target\nACME\\jdoe,u-mary\n")
     target, one = FakeTarget(JANE, MARY), owner("jdoe")
     first = resolve_one(target, one, mapping_file=path, order=("mapping", "subject"))
     assert (first.user, first.rule) == (MARY, "mapping")
     assert first.detail == "mapping file line 2 (ACME\\jdoe -> u-mary, by id)"
-    with pytest.raises(UsageProblem) as e:
-        resolve_one(target, one, mapping_file=path, order=("subject", "mapping"))
-    assert "Jane Doe (id u-jane) by subject ACME\\jdoe" in str(e.value)
-    assert "Mary Smith (id u-mary) by mapping file line 2" in str(e.value)
+    later = resolve_one(target, one, mapping_file=path, order=("subject", "mapping"))
+    assert (later.user, later.rule) == (JANE, "subject")  # the first source that finds one user decides
 
 
-# -- conflicts -------------------------------------------------------------------------------------
-def test_two_users_with_the_same_email_are_a_conflict_naming_both() -> None:
-    with pytest.raises(UsageProblem) as e:
-        resolve(FakeTarget(JANE_SSO, user("u-x", email="JDOE@acme.com", name="Jane X")),
-                [owner("jdoe", email="jdoe@acme.com")])
-    message = str(e.value)
-    assert "ACME\\jdoe (Jdoe) matches 2 cloud users" in message
-    assert "Jane Two (id u-jane2) by email jdoe@acme.com" in message
-    assert "Jane X (id u-x) by email jdoe@acme.com" in message
-    assert "\n" not in message and e.value.exit_code == ExitCode.USAGE
+# -- precedence and ambiguity -----------------------------------------------------------------------
+def test_two_accounts_sharing_an_email_each_keep_their_user_by_subject() -> None:
+    # ACME\slindqvist and ACME\slindqvist2: one person, two on-prem accounts, one e-mail
+    email = "sami.lindqvist@acme.com"
+    first = user("c1", subject="ACME\\slindqvist", email=email, name="Sami")
+    second = user("c2", subject="ACME\\slindqvist2", email=email, name="Sami (2)")
+    target = FakeTarget(first, second)
+    owners = [owner("slindqvist", email=email), owner("slindqvist2", email=email)]
+    got = resolve(target, owners)
+    assert [(got[o.id].user, got[o.id].rule) for o in owners] == [(first, "subject"), (second, "subject")]
+    # e-mail is not even looked up once the subject has decided
+    assert all(f.startswith("subject") for f in target.filters)
 
 
-def test_subject_and_email_finding_different_users_is_a_conflict() -> None:
+def test_two_users_with_the_same_email_leave_only_that_owner_unmatched_with_both_named() -> None:
+    target = FakeTarget(JANE_SSO, user("u-x", email="JDOE@acme.com", name="Jane X"), MARY)
+    jdoe, mary = owner("jdoe", email="jdoe@acme.com"), owner("msmith", email="mary@acme.com")
+    got = resolve(target, [jdoe, mary])
+    r = got[jdoe.id]
+    assert not r.matched and r.rule is None
+    assert {u.id for u in r.candidates} == {"u-jane2", "u-x"}
+    assert r.detail.startswith("ambiguous: 2 eligible cloud users match")
+    assert "Jane Two (id u-jane2) by email jdoe@acme.com" in r.detail
+    assert "Jane X (id u-x) by email jdoe@acme.com" in r.detail and "\n" not in r.detail
+    assert got[mary.id].user == MARY  # the rest is not affected
+
+
+def test_subject_and_email_finding_different_users_subject_decides() -> None:
     target = FakeTarget(user("a", subject="ACME\\jdoe", name="Ann"), user("b", email="jdoe@acme.com", name="Ben"))
-    with pytest.raises(UsageProblem, match=r"Ann \(id a\) by subject ACME\\jdoe, Ben \(id b\) by email"):
-        resolve(target, [owner("jdoe", email="jdoe@acme.com")])
+    r = resolve_one(target, owner("jdoe", email="jdoe@acme.com"))
+    assert (r.user.id, r.rule) == ("a", "subject")
+    r = resolve_one(target, owner("jdoe", email="jdoe@acme.com"), order=("email", "subject"))
+    assert (r.user.id, r.rule) == ("b", "email")
 
 
-def test_every_conflict_is_reported_in_one_error() -> None:
-    target = FakeTarget(
-        user("a", subject="ACME\\ann", name="Ann"), user("b", email="ann@acme.com", name="Ann B"),
-        user("c", subject="ACME\\cy", name="Cy"), user("d", email="cy@acme.com", name="Cy D"), MARY,
-    )
-    owners = [owner("cy", email="cy@acme.com"), owner("ann", email="ann@acme.com"),
-              owner("msmith", email="mary@acme.com")]
-    with pytest.raises(UsageProblem) as e:
-        resolve(target, owners)
-    message = str(e.value)
-    assert message.startswith("2 owners match more than one cloud user")
-    assert message.index("ACME\\ann") < message.index("ACME\\cy")  # sorted, stable for diffs
-    for name in ("Ann (id a)", "Ann B (id b)", "Cy (id c)", "Cy D (id d)"):
-        assert name in message
-    assert "Mary" not in message
+def test_a_later_source_is_not_consulted_after_an_ambiguous_one() -> None:
+    # two users by subject: ambiguous, even though e-mail would find exactly one
+    target = FakeTarget(user("a", subject="ACME\\jdoe"), user("b", subject="acme\\JDOE"), MARY)
+    r = resolve_one(target, owner("jdoe", email="mary@acme.com"))
+    assert not r.matched and {u.id for u in r.candidates} == {"a", "b"}
 
 
-def test_mapping_target_matching_two_users_is_a_conflict(tmp_path: Path) -> None:
+def test_ambiguous_owner_is_handled_by_on_unmatched() -> None:
+    target = FakeTarget(JANE_SSO, user("u-x", email="jdoe@acme.com"), MARY)
+    jdoe = owner("jdoe", email="jdoe@acme.com")
+    fallback = resolve_one(target, jdoe, on_unmatched=OnUnmatched("assign", "u-mary"))
+    assert (fallback.user, fallback.rule) == (MARY, "fallback") and "ambiguous" in fallback.detail
+    with pytest.raises(MigrationError) as e:
+        resolve(target, [jdoe], on_unmatched=OnUnmatched("fail"))
+    assert e.value.exit_code == ExitCode.UNMATCHED and "u-jane2" in str(e.value) and "u-x" in str(e.value)
+
+
+def test_mapping_target_matching_two_users_is_ambiguous(tmp_path: Path) -> None:
     # u-mary is one user's id and, by accident, another user's subject
     path = write(tmp_path, "source,target\nACME\\jdoe,u-mary\n")
-    target = FakeTarget(MARY, user("u-other", subject="u-mary", name="Other"))
-    with pytest.raises(UsageProblem) as e:
-        resolve(target, [owner("jdoe")], mapping_file=path)
-    assert "Mary Smith (id u-mary) by mapping file line 2 (ACME\\jdoe -> u-mary, by id)" in str(e.value)
-    assert "Other (id u-other) by mapping file line 2 (ACME\\jdoe -> u-mary, by subject)" in str(e.value)
-
-
-def test_conflict_is_raised_and_not_cached() -> None:
-    target = FakeTarget(JANE_SSO, user("u-x", email="jdoe@acme.com"))
-    mapper = OwnerMapper(target, MappingOptions())
-    for _ in range(2):
-        with pytest.raises(UsageProblem):
-            asyncio.run(mapper.resolve([owner("jdoe", email="jdoe@acme.com")]))
+    target = FakeTarget(MARY, user("u-other", subject="u-mary", name="Other"), JANE)
+    r = resolve_one(target, owner("jdoe"), mapping_file=path)
+    assert not r.matched  # the row is ambiguous; the subject guess does not overrule it
+    assert "Mary Smith (id u-mary) by mapping file line 2 (ACME\\jdoe -> u-mary, by id)" in r.detail
+    assert "Other (id u-other) by mapping file line 2 (ACME\\jdoe -> u-mary, by subject)" in r.detail
 
 
 # -- filters sent ------------------------------------------------------------------------------------
@@ -227,7 +234,7 @@ def test_subject_filter_has_two_backslashes_inside_the_quotes() -> None:
 
 
 def test_a_double_quote_in_a_value_is_escaped() -> None:
-    target = FakeTarget(user("q", subject='ACME\\j"doe'))
+    target = FakeTarget(user("q", email='a"b@acme.com'))
     r = resolve_one(target, owner('j"doe', email='a"b@acme.com'))
     assert target.filters == [r'subject eq "ACME\\j\"doe"', r'email eq "a\"b@acme.com"']
     assert r.user.id == "q"
@@ -248,7 +255,8 @@ def test_few_owners_use_filtered_lookups_and_no_listing() -> None:
     owners = [owner("jdoe", email="jdoe@acme.com"), owner("msmith", email="mary@acme.com"), owner("x")]
     result = asyncio.run(mapper.resolve(owners))
     assert target.listings == 0
-    assert len(target.filters) == 5 == mapper.lookups  # 3 subjects, 2 emails
+    # 3 subjects, then e-mail only where the subject found no one (msmith; x has no e-mail)
+    assert len(target.filters) == 4 == mapper.lookups
     assert mapper.strategy == "filter"
     assert [r.user.id if r.user else None for r in result.values()] == ["u-jane", "u-mary", None]
 
@@ -283,10 +291,10 @@ def test_lookup_option_forces_the_strategy() -> None:
     assert (target.listings, target.filters) == (1, [])
 
 
-def test_listing_finds_the_same_conflicts() -> None:
+def test_listing_finds_the_same_ambiguity() -> None:
     target = FakeTarget(JANE_SSO, user("u-x", email="JDOE@ACME.COM"))
-    with pytest.raises(UsageProblem, match=r"Jane Two \(id u-jane2\).*\(id u-x\)"):
-        resolve(target, [owner("jdoe", email="jdoe@acme.com")], lookup="listing")
+    r = resolve_one(target, owner("jdoe", email="jdoe@acme.com"), lookup="listing")
+    assert not r.matched and {u.id for u in r.candidates} == {"u-jane2", "u-x"}
 
 
 def test_cache_avoids_repeat_lookups_across_calls() -> None:
@@ -296,9 +304,9 @@ def test_cache_avoids_repeat_lookups_across_calls() -> None:
     first = asyncio.run(mapper.resolve([jane]))
     calls = mapper.lookups
     again = asyncio.run(mapper.resolve([jane]))
-    assert mapper.lookups == calls == 2 and again == first
+    assert mapper.lookups == calls == 1 and again == first  # the subject decided: no e-mail lookup
     asyncio.run(mapper.resolve([jane, mary]))
-    assert mapper.lookups == 4  # only mary's subject and email
+    assert mapper.lookups == 3  # only mary's subject and email
     assert target.filters.count('subject eq "ACME\\\\jdoe"') == 1
 
 
@@ -470,11 +478,11 @@ def test_rule_value_that_finds_nobody_is_in_the_reason() -> None:
     assert r.detail == "no cloud user with subject or email jdoe@acme.com (rule ACME\\{userId}={userId}@acme.com)"
 
 
-def test_rule_and_subject_disagreeing_is_a_conflict() -> None:
+def test_rule_before_subject_decides_when_they_disagree() -> None:
     rule = r"ACME\{userId}={userId}@acme.com"
     target = FakeTarget(user("a", subject="ACME\\jdoe", name="Ann"), user("b", email="jdoe@acme.com", name="Ben"))
-    with pytest.raises(UsageProblem, match=r"Ben \(id b\) by rule .*Ann \(id a\) by subject"):
-        resolve(target, [owner("jdoe")], rules=(rule,))
+    r = resolve_one(target, owner("jdoe"), rules=(rule,))
+    assert (r.user.id, r.rule) == ("b", "rules")
 
 
 @pytest.mark.parametrize(("rule", "message"), [

@@ -148,8 +148,27 @@ def report_options(f: F) -> F:
                help="Write the versioned JSON report here.")(f)
 
 
+def run_options(f: F) -> F:
+    """What only `run` acts on. `plan` takes them too, so that changing the verb of a run's command
+    line gives its dry run."""
+    for deco in reversed([
+        opt("--export-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+            help="Where QVF exports are written [default: STATE_DIR/exports]."),
+        opt("--keep-exports", is_flag=True,
+            help="Keep each app's QVF export after the app is moved (by default it is deleted then)."),
+        opt("--force", is_flag=True,
+            help="Migrate again apps already migrated (the earlier import is kept and reported)."),
+        opt("--max-imports", type=click.IntRange(1), default=None,
+            help="Stop cleanly after this many imports in 24 hours (the tenant's daily import quota)."),
+        opt("--quiet", is_flag=True,
+            help="For cron: print nothing when everything succeeded, else one summary of what did not."),
+    ]):
+        f = deco(f)
+    return f
+
+
 def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: bool = False,
-                   max_imports: int | None = None) -> Settings:
+                   max_imports: int | None = None, keep_exports: bool = False) -> Settings:
     state_dir = p.get("state_dir") or default_state_dir()
     conn = Connection(
         source_context=p.get("source_context", ""), target_context=p.get("target_context", ""),
@@ -168,7 +187,8 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
         specs = [AppSpec("", p.get("shared_space", ""), p.get("managed_space", ""), p.get("skip_data", False))]
     mapping = load_options(p.get("match_order"), p.get("mapping_file"), tuple(p.get("rewrite", ())),
                            p.get("lookup", "auto"), p.get("on_unmatched", "skip"))
-    run = RunOptions(export_dir=export_dir or state_dir / "exports", force=force, max_imports=max_imports)
+    run = RunOptions(export_dir=export_dir or state_dir / "exports", force=force, max_imports=max_imports,
+                     keep_exports=keep_exports)
     return Settings(conn=conn, state_dir=Path(state_dir), specs=specs, mapping=mapping, run=run,
                     manifest=p.get("manifest"), report=p.get("report"), csv=p.get("csv_path"))
 

@@ -9,10 +9,12 @@ from qlikcli_py import report
 from qlikcli_py.cli.options import build_settings
 from qlikcli_py.cli.options import connection_options
 from qlikcli_py.cli.options import mapping_options
-from qlikcli_py.cli.options import opt
+from qlikcli_py.cli.options import report_options
 from qlikcli_py.cli.options import require_apps
+from qlikcli_py.cli.options import run_options
 from qlikcli_py.cli.options import selection_options
 from qlikcli_py.cli.output import bind_run
+from qlikcli_py.errors import ExitCode
 from qlikcli_py.jobs.plan import plan as plan_job
 
 
@@ -20,16 +22,16 @@ from qlikcli_py.jobs.plan import plan as plan_job
 @selection_options
 @connection_options
 @mapping_options
-@opt("--report", type=click.Path(dir_okay=False), default=None, help="Write the plan as versioned JSON here.")
+@report_options
+@run_options
 def plan(**params: Any) -> int:
-    """Show what `run` would do, changing nothing: objects, owners and how each resolves, calls, time."""
+    """Show what `run` would do, changing nothing: objects, owners and how each resolves, calls, time.
+    Takes every option of `run` (turn a run into its dry run by changing the verb); --report and
+    --csv get the plan, the options that only act on changes are accepted and change nothing."""
     require_apps(params)
-    from pathlib import Path
-
-    if params.get("report"):
-        params["report"] = Path(params["report"])
-    settings = build_settings(params)
+    settings = build_settings(params, export_dir=params.get("export_dir"))
     bind_run(settings.run_id, "plan")
     code, doc = asyncio.run(plan_job(settings))
-    click.echo(report.render_plan(doc))
+    if not params.get("quiet") or code != ExitCode.OK:
+        click.echo(report.render_plan(doc))
     return code

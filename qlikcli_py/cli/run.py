@@ -6,13 +6,14 @@ from typing import Any
 
 import click
 
+from qlikcli_py import logs
 from qlikcli_py import report
 from qlikcli_py.cli.options import build_settings
 from qlikcli_py.cli.options import connection_options
 from qlikcli_py.cli.options import mapping_options
-from qlikcli_py.cli.options import opt
 from qlikcli_py.cli.options import report_options
 from qlikcli_py.cli.options import require_apps
+from qlikcli_py.cli.options import run_options
 from qlikcli_py.cli.options import selection_options
 from qlikcli_py.cli.output import bind_run
 from qlikcli_py.cli.output import problem
@@ -26,21 +27,39 @@ from qlikcli_py.redact import redact_text
 @connection_options
 @mapping_options
 @report_options
-@opt("--export-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-     help="Where QVF exports are written [default: STATE_DIR/exports].")
-@opt("--force", is_flag=True, help="Migrate again apps already migrated (the earlier import is kept and reported).")
-@opt("--max-imports", type=click.IntRange(1), default=None,
-     help="Stop cleanly after this many imports in 24 hours (the tenant's daily import quota).")
-def run(export_dir: Path | None, force: bool, max_imports: int | None, **params: Any) -> int:
+@run_options
+def run(export_dir: Path | None, force: bool, max_imports: int | None, keep_exports: bool, quiet: bool,
+        **params: Any) -> int:
     """Migrate APP_IDS (or a --manifest): export, import, copy, give objects back, move, clean."""
     require_apps(params)
-    settings = build_settings(params, export_dir=export_dir, force=force, max_imports=max_imports)
+    settings = build_settings(params, export_dir=export_dir, force=force, max_imports=max_imports,
+                              keep_exports=keep_exports)
     bind_run(settings.run_id, "run")
+    if quiet:
+        logs.quiet()
     code, doc = asyncio.run(run_job(settings))
+    if quiet:
+        if code != ExitCode.OK:
+            problem(quiet_summary(code, doc["apps"]))
+        return code
     click.echo(report.render_run(doc))
     if code == ExitCode.FAILED:
         problem(failure_line(doc["apps"]))
     return code
+
+
+def quiet_summary(code: int, apps: list[dict[str, Any]]) -> str:
+    """--quiet: the one line a cron mail needs, about what did not succeed."""
+    if code == ExitCode.FAILED:
+        return failure_line(apps)
+    parts = []
+    for app in apps:
+        if app["status"] in ("changed", "deferred"):
+            parts.append(f"{app['name']!r} {app['status']}: {'; '.join(app['notes'])}")
+        elif app["unmatched"]:
+            owners = ", ".join(f"{u['source_owner']} ({u['objects']} objects)" for u in app["unmatched"])
+            parts.append(f"{app['name']!r}: owners without a cloud user: {owners}")
+    return f"exit {code}: " + " | ".join(parts or ["see the report"])
 
 
 def failure_line(apps: list[dict[str, Any]]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.flagcheck import check_flags
+from qlikcli_py.models import Space
 from qlikcli_py.qlik import Qlik
 from qlikcli_py.session import Connection
 from qlikcli_py.session import check_context
@@ -35,23 +37,48 @@ class Result:
         return {"check": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
 
 
-async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Path,
-                 state_dir: Path | None = None) -> list[Result]:
-    out: list[Result] = []
-    qlik = make_qlik(conn)
+@dataclass
+class Findings:
+    """The results, and what the checks learned on the way (the qlik runner, version, identity,
+    spaces), so that `run` goes on from them without asking qlik again."""
+
+    qlik: Qlik
+    results: list[Result] = field(default_factory=list)
+    version: str = ""
+    me: dict[str, Any] | None = None
+    spaces: list[Space] | None = None
+
+    @property
+    def failures(self) -> list[Result]:
+        return [r for r in self.results if r.status == "fail"]
+
+
+async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Path) -> list[Result]:
+    found = await checks(conn, spaces=[(shared, "shared"), (managed, "managed")], export_dir=export_dir)
+    return found.results
+
+
+async def checks(conn: Connection, *, spaces: list[tuple[str, str]], export_dir: Path | None,
+                 room: int = MIN_FREE_BYTES, explain_too_old: bool = True) -> Findings:
+    """Every precondition of a migration, in order: `doctor` prints them all, `run` runs the same
+    checks before its first export and stops at a failure (without `explain_too_old`: a qlik-cli too
+    old is refused without reading its --help). `spaces` are (name or id, shared|managed);
+    without an export dir that check is left to the caller (run knows the app sizes only later)."""
+    found = Findings(make_qlik(conn))
+    out, qlik = found.results, found.qlik
     try:
-        version = await qlik.check_version()
-        shown = version if version != "unknown" else "unknown (it prints no version number; going on)"
+        found.version = await qlik.check_version()
+        shown = found.version if found.version != "unknown" else "unknown (it prints no version number; going on)"
         out.append(Result("qlik-cli", "pass", f"{qlik.resolve()} version {shown}"))
     except QlikNotFound as e:
         out.append(Result("qlik-cli", "fail", str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
-        if qlik.version != "unknown":  # too old: still say which commands and flags it lacks
-            out.append(await flag_check(qlik, state_dir))
-        return out
+        if explain_too_old and qlik.version != "unknown":  # doctor: also say which commands and flags it lacks
+            out.append(await flag_check(qlik, conn.state_dir))
+        return found
     except QlikError as e:
         out.append(Result("qlik-cli", "fail", str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
-        return out
-    out.append(await flag_check(qlik, state_dir))
+        return found
+    out.append(await flag_check(qlik, conn.state_dir))
     source_ok = await _context(out, qlik, conn.source_context, "windows", "--source-context", conn.insecure)
     target_ok = await _context(out, qlik, conn.target_context, "cloud", "--target-context", conn.insecure)
     if source_ok:
@@ -62,9 +89,10 @@ async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Pat
             out.append(Result("source answers", "fail", explain(e, conn.source_context),
                               "check the JWT virtual proxy and --insecure"))
     if target_ok:
-        await _target(out, Target(qlik, conn.target_context, scratch=conn.scratch), conn, shared, managed)
-    _export_dir(out, export_dir)
-    return out
+        await _target(found, Target(qlik, conn.target_context, scratch=conn.scratch), conn, spaces)
+    if export_dir is not None:
+        export_dir_check(out, export_dir, room)
+    return found
 
 
 async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str, insecure: bool) -> bool:
@@ -77,13 +105,15 @@ async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str
     return True
 
 
-async def _target(out: list[Result], target: Target, conn: Connection, shared: str, managed: str) -> None:
+async def _target(found: Findings, target: Target, conn: Connection, wanted: list[tuple[str, str]]) -> None:
+    out = found.results
     try:
         me = await target.me()
         spaces = await target.spaces()
     except QlikCommandFailed as e:
         out.append(Result("target answers", "fail", explain(e, conn.target_context), "update the context's API key"))
         return
+    found.me, found.spaces = me, spaces
     out.append(Result("target answers", "pass", f"identity {me.get('name', '')} ({me.get('id')}), {len(spaces)} spaces"))
     scopes = {s if isinstance(s, str) else str(s.get("name", "")) for s in me.get("assignedScopes") or []}
     if "admin.apps" in scopes:
@@ -93,8 +123,8 @@ async def _target(out: list[Result], target: Target, conn: Connection, shared: s
         out.append(Result("ownership repair", "info", "identity lacks admin.apps: once it hands an object over it "
                           "cannot change that owner again, and verify relies on the ledger for private objects",
                           "for repairs, use an OAuth client context with admin.apps and admin_classic"))
-    for ref, want, flag, action in ((shared, "shared", "--shared-space", "create"),
-                                    (managed, "managed", "--managed-space", "publish")):
+    for ref, want in dict.fromkeys(wanted):
+        flag, action = ("--shared-space", "create") if want == "shared" else ("--managed-space", "publish")
         if not ref:
             continue
         try:
@@ -121,9 +151,10 @@ async def flag_check(qlik: Qlik, state_dir: Path | None) -> Result:
                   "install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/")
 
 
-def _export_dir(out: list[Result], path: Path) -> None:
+def export_dir_check(out: list[Result], path: Path, room: int = MIN_FREE_BYTES, what: str = "") -> None:
     """Checked without creating anything: an existing dir must be writable; a missing one needs a
-    writable existing ancestor (a run creates it)."""
+    writable existing ancestor (a run creates it). `room`: the bytes the exports need (`what`
+    says whose); doctor, knowing no app, asks for a margin."""
     fix = "pass --export-dir DIR on a writable disk"
     existing = path
     while not existing.exists() and existing != existing.parent:
@@ -136,8 +167,13 @@ def _export_dir(out: list[Result], path: Path) -> None:
         return
     free = shutil.disk_usage(existing).free
     state = "writable" if existing == path else f"will be created in {existing}"
-    if free < MIN_FREE_BYTES:
-        out.append(Result("export dir", "fail", f"{path}: {state}, only {free >> 20} MiB free",
+    if free < room:
+        need = f", {what} need {_mib(room)} MiB" if what else ""
+        out.append(Result("export dir", "fail", f"--export-dir {path}: {state}, only {_mib(free)} MiB free{need}",
                           "free space or pass --export-dir on a larger disk"))
     else:
         out.append(Result("export dir", "pass", f"{path}: {state}, {free >> 30} GiB free"))
+
+
+def _mib(n: int) -> int:
+    return -(-n // (1 << 20))

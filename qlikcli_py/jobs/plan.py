@@ -28,4 +28,6 @@ async def plan(settings: Settings) -> tuple[int, dict[str, Any]]:
                           calls=dict(session.qlik.calls))
     if settings.report:
         report.write_json(settings.report, doc)
+    if settings.csv:
+        report.write_csv(settings.csv, report.plan_rows(plans, session.me_id))
     return code, doc

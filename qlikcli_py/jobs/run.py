@@ -5,13 +5,19 @@ from typing import Any
 
 import structlog
 
+from qlikcli_py import manifest
 from qlikcli_py import report
+from qlikcli_py.commands import Source
+from qlikcli_py.commands import Target
 from qlikcli_py.errors import ExitCode
+from qlikcli_py.errors import UsageProblem
+from qlikcli_py.jobs import doctor
 from qlikcli_py.jobs.common import build_plans
 from qlikcli_py.jobs.common import check_writable_dir
-from qlikcli_py.jobs.common import connect
 from qlikcli_py.ledger import Ledger
+from qlikcli_py.planning import AppPlan
 from qlikcli_py.progress import Progress
+from qlikcli_py.session import Session
 from qlikcli_py.settings import Settings
 from qlikcli_py.workflow import Migration
 
@@ -21,9 +27,10 @@ log = structlog.get_logger("run")
 async def run(settings: Settings) -> tuple[int, dict[str, Any]]:
     with Ledger(settings.state_dir) as ledger:
         ledger.lock()
-        check_writable_dir(settings.run.export_dir, "--export-dir")
-        session = await connect(settings)
+        session = await preflight(settings)
         plans = await build_plans(settings, session)  # every usage problem surfaces here, before any change
+        room_for_exports(settings, ledger, plans)
+        check_writable_dir(settings.run.export_dir, "--export-dir")
         ledger.start_run(settings.run_id, "run")
         progress = Progress(len(plans))
         try:
@@ -47,6 +54,58 @@ async def run(settings: Settings) -> tuple[int, dict[str, Any]]:
         ledger.finish_run(settings.run_id, code)
         log.info("run.done", exit_code=code, apps=len(apps))
         return code, doc
+
+
+async def preflight(settings: Settings) -> Session:
+    """doctor's checks, before the first export: a run that cannot finish (an identity that may not
+    create in the shared space, a context of the wrong type) stops here, with nothing written,
+    instead of failing at the import after a long export."""
+    settings.conn.scratch = settings.state_dir / "tmp"
+    found = await doctor.checks(settings.conn, spaces=_space_refs(settings), export_dir=None, explain_too_old=False)
+    _refuse(found.failures)
+    assert found.me is not None and found.spaces is not None
+    conn = settings.conn
+    return Session(qlik=found.qlik, version=found.version, me=found.me, spaces=found.spaces,
+                   source=Source(found.qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch),
+                   target=Target(found.qlik, conn.target_context, scratch=conn.scratch))
+
+
+def room_for_exports(settings: Settings, ledger: Ledger, plans: list[AppPlan]) -> None:
+    """The export dir must hold the QVFs a run writes (QRS `fileSize` per app): one per app in
+    flight, or all of them when they are kept."""
+    sizes = sorted((p.app.file_size for p in plans if not _imported(ledger, p.app.id)), reverse=True)
+    at_once = len(sizes) if settings.run.keep_exports else max(1, settings.conn.workers // 2)
+    need = sum(sizes[:at_once])
+    results: list[doctor.Result] = []
+    what = "the app" if len(sizes) == 1 else f"the {min(at_once, len(sizes))} largest apps exported at once"
+    doctor.export_dir_check(results, settings.run.export_dir, need, what)
+    _refuse([r for r in results if r.status == "fail"])
+
+
+def _imported(ledger: Ledger, app_id: str) -> bool:
+    rec = ledger.app(app_id)
+    return rec is not None and bool(rec.imported_app_id)
+
+
+def _space_refs(settings: Settings) -> list[tuple[str, str]]:
+    specs: list[Any] = list(settings.specs)
+    if settings.manifest is not None:
+        default = specs[0] if specs else None
+        specs += manifest.load(settings.manifest, shared=default.shared_space if default else "",
+                               managed=default.managed_space if default else "",
+                               skip_data=default.skip_data if default else False)
+    refs = []
+    for spec in specs:
+        refs += [(spec.shared_space, "shared"), (spec.managed_space, "managed")]
+    return refs
+
+
+def _refuse(failures: list[doctor.Result]) -> None:
+    if failures:
+        first = failures[0]
+        more = f" (and {len(failures) - 1} more: run `qlik-migrate doctor`)" if len(failures) > 1 else ""
+        fix = f"; fix: {first.fix}" if first.fix else ""
+        raise UsageProblem(f"{first.detail}{fix}{more}; nothing was exported or changed")
 
 
 def exit_code(apps: list[dict[str, Any]]) -> int:

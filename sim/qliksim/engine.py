@@ -53,7 +53,8 @@ def _object(call: Call, app_id: str, object_id: str) -> tuple[Any, ...]:
     if row is None or not _in_family(_family(call), row[1]):
         raise EngineError(EngineError.NOT_FOUND)
     if not _visible(call, row):
-        raise EngineError(EngineError.ACCESS_DENIED)
+        hidden = call.knobs.get("hidden_answer")
+        raise EngineError(EngineError.NOT_FOUND if hidden == "not_found" else EngineError.ACCESS_DENIED)
     return row  # type: ignore[no-any-return]
 
 

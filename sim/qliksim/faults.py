@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "version": "2.24.0",  # what `qlik version` prints ("" prints no number, as 2.27.0 did)
     "context_type_key": "Server Type",  # how `context get` names the server type ("" omits it)
     "fault_tiers": "read,write,engine",  # tiers fail_5xx/hang/applied_but_failed may hit
+    # What the engine answers for another user's private object. Qlik does not document it: a
+    # real engine may say "access denied" or "not found", and the tool must settle either way.
+    "hidden_answer": "access_denied",
 }
 # Qlik's documented limits (https://qlik.dev/apis/rest/rate-limiting/): 1000 reads and 100 writes per
 # minute per user and tier, evaluated over a 5-minute window, modelled as a sliding window of
@@ -72,6 +75,10 @@ def _normalise(key: str, value: Any) -> Any:
         return ",".join(tiers)
     if key in ("version", "context_type_key"):
         return str(value)
+    if key == "hidden_answer":
+        if value not in ("access_denied", "not_found"):
+            raise ValueError(f"hidden_answer is access_denied or not_found, got {value!r}")
+        return value
     number = float(value)  # bools become 1.0/0.0: export_enospc=True means "always"
     if key in PROBABILITIES and not 0.0 <= number <= 1.0:
         raise ValueError(f"{key} is a probability, got {value!r}")

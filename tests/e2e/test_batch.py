@@ -21,6 +21,8 @@ _COMMANDS = (("user", "ls"), ("app", "import"), ("app", "copy"), ("app", "publis
 
 def _cmd(call) -> tuple[str, ...]:
     argv = tuple(call["argv"])
+    if "--help" in argv:  # the preflight's flag check, not a migration call
+        return ()
     return next((c for c in _COMMANDS if argv[:len(c)] == c), ())
 
 

@@ -44,6 +44,7 @@ def leaky_qlik(sim, t: dict[str, str]) -> None:
     wrap.mkdir()
     (wrap / "qlik").write_text(f"""#!/bin/sh
 case " $* " in
+  *" --help "*) exec {real} "$@" ;;
   *" change-owner "*)
     if [ ! -e {once} ]; then
       : > {once}

@@ -79,7 +79,8 @@ def test_unmatched_owner_is_handed_over_once_the_user_exists(sim):
 
 
 def test_several_apps_with_awkward_names_in_one_run(sim):
-    res = sim.migrate("run", sim.app("ventes"), sim.app("scratch"), *sim.common(), "--workers", "6")
+    res = sim.migrate("run", sim.app("ventes"), sim.app("scratch"), *sim.common(), "--workers", "6",
+                      "--keep-exports")
     assert res.code == ExitCode.UNMATCHED, res.err
     names = Counter(a["name"] for a in sim.world.cloud_apps())
     assert names == {"Ventes 'Été' / Q4 \"final\"": 2, "Kim's scratchpad": 2}

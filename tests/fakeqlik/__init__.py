@@ -87,6 +87,30 @@ def step(fixture: str | None = None, *, match: list[str] | None = None, args: li
     return out
 
 
+def help_text(command: str, flags: tuple[str, ...]) -> str:
+    """`qlik COMMAND --help` in cobra's layout (REAL, 1.4.0: fixtures/qlik/real-1.4.0/help_*.json)."""
+    lines = "\n".join(f"      {flag} string   {flag[2:]}" for flag in flags)
+    return (f"Usage:\n  qlik {command} [flags]\n\nFlags:\n{lines}\n  -h, --help   help for {command.split()[-1]}\n\n"
+            "Global Flags:\n      --context string   Name of the context\n      --json   Returns output in JSON format\n")
+
+
+def help_steps() -> list[dict[str, Any]]:
+    """One step per command the preflight's flag check reads (`qlik COMMAND --help`), listing every
+    flag the tool passes: a qlik-cli that accepts everything. Put them first: a step matches on
+    the command words, so a later `app import` step would otherwise answer `app import --help`."""
+    from qlikcli_py.flagcheck import USED
+
+    return [step(match=command.split(), args=["--help"], stdout=help_text(command, flags))
+            for command, flags in USED.items()]
+
+
+def help_calls() -> list[list[str]]:
+    """The argv of each of those --help calls."""
+    from qlikcli_py.flagcheck import USED
+
+    return [[*command.split(), "--help"] for command in USED]
+
+
 def command_words(argv: list[str]) -> list[str]:
     words = []
     for tok in argv:
