@@ -23,7 +23,7 @@ from qlikcli_py.failures import help_command
 from qlikcli_py.qlik import Qlik
 
 # Every command the migration runs and the flags it passes (besides --json and --context, which
-# every API command takes). Keep in step with commands.py.
+# every API command takes). Keep in step with source.py and target.py (tests/test_run_sequence.py checks a whole run's argv against it).
 USED: dict[str, tuple[str, ...]] = {
     "qrs app count": ("--insecure",),
     "qrs app get": (),
@@ -48,6 +48,10 @@ USED: dict[str, tuple[str, ...]] = {
     "app bookmark ls": ("--app",),
     "app dimension ls": ("--app",),
     "app measure ls": ("--app",),
+    # bookmarks, snapshots, master dimensions and measures have their own engine command groups
+    **{f"app {group} {verb}": flags for group in ("bookmark", "dimension", "measure")
+       for verb, flags in (("layout", ("--app", "--no-data")), ("unpublish", ("--app", "--no-data")),
+                           ("rm", ("--app", "--no-save", "--no-data")))},
     "app build": ("--app", "--no-reload", "--no-data"),
 }
 GLOBAL = ("--json", "--context")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.commands import Source
+from qlikcli_py.source import Source
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import is_guid
 from qlikcli_py.filters import qrs_eq

@@ -48,7 +48,7 @@ from qlikcli_py.models import CloudUser
 from qlikcli_py.models import SourceOwner
 
 if TYPE_CHECKING:
-    from qlikcli_py.commands import Target
+    from qlikcli_py.target import Target
 
 SOURCES = ("mapping", "rules", "subject", "email")
 LOOKUPS = ("auto", "filter", "listing")

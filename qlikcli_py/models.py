@@ -1,4 +1,4 @@
-"""Plain data the workflow passes around. Built from qlik output by commands.py only."""
+"""Plain data the workflow passes around. Built from qlik output by source.py and target.py only."""
 from __future__ import annotations
 
 import enum

@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from qlikcli_py.call_sizes import RM_IDS_PER_CALL
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import is_guid
@@ -29,7 +30,6 @@ from qlikcli_py.pacing import Pacer
 from qlikcli_py.session import Session
 from qlikcli_py.session import resolve_space
 
-RM_IDS_PER_CALL = 100
 
 
 @dataclass(frozen=True)

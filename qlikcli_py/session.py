@@ -10,9 +10,9 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.commands import Source
-from qlikcli_py.commands import Target
-from qlikcli_py.commands import context_info
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
+from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
 from qlikcli_py.errors import QlikNotFound

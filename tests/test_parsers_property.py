@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from qlikcli_py.commands import Source
-from qlikcli_py.commands import Target
-from qlikcli_py.commands import context_info
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
+from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.qlik import QlikResult

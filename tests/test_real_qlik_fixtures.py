@@ -12,7 +12,7 @@ import pytest
 
 from fakeqlik import ROOT
 from fakeqlik import validate_fixture
-from qlikcli_py.commands import context_info
+from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.failures import classify
 from qlikcli_py.failures import help_command
@@ -205,7 +205,7 @@ def test_successes_are_not_read_as_help(name):
 
 @pytest.mark.parametrize(("name", "count"), [("success_json", 3), ("success_text", 3), ("success_raw", 3), ("success_limit", 5)])
 def test_list_output_is_the_data_array(name, count):
-    from qlikcli_py.commands import _array
+    from qlikcli_py.qlik_output import array as _array
     from qlikcli_py.qlik import parse_json
 
     rows = _array(parse_json(("space", "ls"), real(name)["stdout"].encode()))

@@ -101,10 +101,26 @@ def test_run_makes_exactly_these_calls(fake_qlik, tmp_path, capsys):
          "--app", COPY, "--no-save", "--no-data", *TGT],
         ["app", "build", "--app", COPY, "--no-reload", "--no-data", *TGT],
     ]
+    _every_flag_is_one_the_flag_check_asks_about(fake_qlik.calls())
     report = json.loads((tmp_path / "r.json").read_text())
     assert [(r["source_owner"], r["cloud_user_id"], r["objects"]) for r in report["apps"][0]["reassigned"]] == [
         ("ACME\\asmith", ASMITH, 2), ("ACME\\o'brien", OBRIEN, 2)]
     assert report["apps"][0]["imported_app_id"] == IMPORTED and report["apps"][0]["copy_app_id"] == COPY
+
+
+def _every_flag_is_one_the_flag_check_asks_about(calls):
+    """flagcheck.USED is what doctor verifies against the user's qlik-cli: a flag the run passes that
+    is not listed there would go unchecked."""
+    from qlikcli_py.flagcheck import GLOBAL
+    from qlikcli_py.flagcheck import USED
+
+    for argv in calls:
+        if "--help" in argv or argv[:1] == ["version"] or argv[:2] == ["context", "get"]:
+            continue
+        command = max((c for c in USED if argv[:len(c.split())] == c.split()), key=len, default=None)
+        assert command is not None, f"the flag check does not know `{' '.join(argv)}`"
+        flags = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+        assert flags <= set(USED[command]) | set(GLOBAL), (command, flags - set(USED[command]) - set(GLOBAL))
 
 
 def test_fixture_ids_agree_with_each_other():

@@ -12,7 +12,7 @@ from qlikcli_py.cli.options import mapping_options
 from qlikcli_py.cli.options import report_options
 from qlikcli_py.cli.options import selection_options
 from qlikcli_py.cli.output import bind_run
-from qlikcli_py.jobs.verify import verify as verify_job
+from qlikcli_py.commands.verify import verify as verify_job
 
 
 @click.command()

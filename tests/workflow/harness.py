@@ -12,8 +12,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.commands import Source
-from qlikcli_py.commands import Target
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.mapping import Resolution
 from qlikcli_py.models import CloudUser

@@ -1,4 +1,4 @@
-"""qlikcli_py.commands (Source, Target, context_info) against recorded fixtures: the exact argv
+"""The qlik-cli wrappers (source.Source, target.Target, contexts.context_info) against recorded fixtures: the exact argv
 each method sends and the values it parses out of the reply."""
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from fakeqlik import fixture_json
 from fakeqlik import load_fixture
 from fakeqlik import step
 from qlikcli_py import filters
-from qlikcli_py.commands import Source
-from qlikcli_py.commands import Target
-from qlikcli_py.commands import context_info
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
+from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.models import CloudApp

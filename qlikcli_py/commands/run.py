@@ -7,13 +7,13 @@ import structlog
 
 from qlikcli_py import manifest
 from qlikcli_py import report
-from qlikcli_py.commands import Source
-from qlikcli_py.commands import Target
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.errors import UsageProblem
-from qlikcli_py.jobs import doctor
-from qlikcli_py.jobs.common import build_plans
-from qlikcli_py.jobs.common import check_writable_dir
+from qlikcli_py.commands import doctor
+from qlikcli_py.commands.common import build_plans
+from qlikcli_py.commands.common import check_writable_dir
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.progress import Progress

@@ -8,8 +8,8 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.commands import Source
-from qlikcli_py.commands import Target
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError

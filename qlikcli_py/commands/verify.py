@@ -6,8 +6,8 @@ from typing import Any
 from qlikcli_py import report
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.errors import UsageProblem
-from qlikcli_py.jobs.common import app_specs
-from qlikcli_py.jobs.common import connect
+from qlikcli_py.commands.common import app_specs
+from qlikcli_py.commands.common import connect
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.mapping import OwnerMapper
 from qlikcli_py.planning import AppSpec
