@@ -5,6 +5,8 @@ import re
 
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.qlik import Qlik
+from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.vocabulary import Tier
 
 
 async def context_info(qlik: Qlik, name: str) -> dict[str, str]:
@@ -13,10 +15,10 @@ async def context_info(qlik: Qlik, name: str) -> dict[str, str]:
     unknown: `Server Type`, `server-type`, `serverType` all give `servertype`). 1.4.0 prints the API
     key under `Headers:`; secret-bearing keys are dropped here. `No context with name` comes with
     exit 0 (REAL, 1.4.0): an unknown context, not an empty one."""
-    result = await qlik.run("context", "get", name, context=name, tier="local", json=False)
+    result = await qlik.run("context", "get", name, context=name, tier=Tier.LOCAL, json=False)
     text = result.stdout.decode("utf-8", "replace")
     if _NO_CONTEXT.search(text):
-        raise QlikCommandFailed(result.argv, 0, result.stdout, result.stderr, kind="context", status=None,
+        raise QlikCommandFailed(result.argv, 0, result.stdout, result.stderr, kind=FailureKind.CONTEXT, status=None,
                                 detail=text.strip().splitlines()[0][:300])
     info: dict[str, str] = {}
     for line in text.splitlines():

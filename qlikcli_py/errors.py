@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import enum
 
+from qlikcli_py.vocabulary import TRANSIENT_KINDS
+from qlikcli_py.vocabulary import FailureKind
+
 
 class ExitCode(enum.IntEnum):
     OK = 0  # every app done, every owner matched, verify clean
@@ -59,7 +62,7 @@ class QlikBadOutput(QlikError):
 
 
 class QlikCommandFailed(QlikError):
-    """Non-zero exit. `kind` classifies the failure from the exit text (see qlik_errors.py)."""
+    """Non-zero exit. `kind` classifies the failure from the exit text (see failures.py)."""
 
     def __init__(
         self,
@@ -68,7 +71,7 @@ class QlikCommandFailed(QlikError):
         stdout: bytes,
         stderr: bytes,
         *,
-        kind: str,
+        kind: FailureKind,
         status: int | None,
         detail: str,
         retry_after: float | None = None,
@@ -91,4 +94,3 @@ class QlikCommandFailed(QlikError):
         return self.kind in TRANSIENT_KINDS
 
 
-TRANSIENT_KINDS = frozenset({"rate_limited", "server", "engine_connect", "network"})

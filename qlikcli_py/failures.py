@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import orjson
 
 from qlikcli_py.redact import redact_text
+from qlikcli_py.vocabulary import FailureKind
 
 
 @dataclass(frozen=True)
 class Failure:
-    kind: str
+    kind: FailureKind
     status: int | None
     detail: str
     retry_after: float | None = None
@@ -35,25 +36,25 @@ _HTML_TITLE = re.compile(r"(?is)<(title|h1)[^>]*>(.*?)</\1>")
 _WAIT = re.compile(r"(?i)wait\s+(\d+(?:\.\d+)?)\s*seconds?")
 _RETRY_AFTER = re.compile(r"(?i)retry-after:\s*(\d+(?:\.\d+)?)")
 _ENGINE = re.compile(r"\b(\d{1,5})\s+([A-Z][A-Z_ ]{3,}[A-Z])\b")
-_ENGINE_KIND = {5: "forbidden", 9003: "not_found", 2: "not_found", 1015: "engine_limit"}
+_ENGINE_KIND = {5: FailureKind.FORBIDDEN, 9003: FailureKind.NOT_FOUND, 2: FailureKind.NOT_FOUND, 1015: FailureKind.ENGINE_LIMIT}
 _STATUS_KIND = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    409: "conflict",
-    429: "rate_limited",
+    400: FailureKind.BAD_REQUEST,
+    401: FailureKind.UNAUTHORIZED,
+    403: FailureKind.FORBIDDEN,
+    404: FailureKind.NOT_FOUND,
+    409: FailureKind.CONFLICT,
+    429: FailureKind.RATE_LIMITED,
 }
 _TEXT_KINDS = (
     (re.compile(r"(?i)context \S+ (does not exist|not found)|no current context|no context with name"
-                r"|server URL not specified"), "context"),
+                r"|server URL not specified"), FailureKind.CONTEXT),
     (re.compile(r"(?i)unknown (flag|command|shorthand flag)|required flag\(s\)|accepts (at most )?\d+ arg\(s\)"
-                r"|requires at least \d+ arg\(s\)|flag needs an argument|invalid argument"), "usage"),
-    (re.compile(r"(?i)no space left on device|disk quota exceeded"), "disk_full"),
-    (re.compile(r"(?i)could not connect to engine|session closed|websocket"), "engine_connect"),
+                r"|requires at least \d+ arg\(s\)|flag needs an argument|invalid argument"), FailureKind.USAGE),
+    (re.compile(r"(?i)no space left on device|disk quota exceeded"), FailureKind.DISK_FULL),
+    (re.compile(r"(?i)could not connect to engine|session closed|websocket"), FailureKind.ENGINE_CONNECT),
     (re.compile(r"(?i)connection (refused|reset)|no such host|i/o timeout|EOF\b|tls handshake|dial tcp"
-                r"|context deadline exceeded|Client\.Timeout"), "network"),
-    (re.compile(r"(?i)x509|certificate"), "certificate"),
+                r"|context deadline exceeded|Client\.Timeout"), FailureKind.NETWORK),
+    (re.compile(r"(?i)x509|certificate"), FailureKind.CERTIFICATE),
 )
 
 
@@ -80,15 +81,15 @@ def classify(stdout: bytes, stderr: bytes) -> Failure:
              or "qlik failed without a message")
     retry_after = _retry_after(text, stdout)
     if status is not None:
-        kind = _STATUS_KIND.get(status, "server" if status >= 500 else "client")
-        return Failure(kind, status, first, retry_after if kind == "rate_limited" else None)
+        kind = _STATUS_KIND.get(status, FailureKind.SERVER if status >= 500 else FailureKind.CLIENT)
+        return Failure(kind, status, first, retry_after if kind == FailureKind.RATE_LIMITED else None)
     m = _ENGINE.search(text)
     if m and int(m.group(1)) in _ENGINE_KIND:
         return Failure(_ENGINE_KIND[int(m.group(1))], None, first)
     for pattern, kind in _TEXT_KINDS:
         if pattern.search(text):
             return Failure(kind, None, first)
-    return Failure("other", None, first)
+    return Failure(FailureKind.OTHER, None, first)
 
 
 @dataclass

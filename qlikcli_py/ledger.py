@@ -24,13 +24,13 @@ import orjson
 
 from qlikcli_py.errors import LockHeld
 from qlikcli_py.errors import UsageProblem
+from qlikcli_py.vocabulary import STEPS
 
 LEDGER_VERSION = 1
 LEDGER_FILE = "ledger.sqlite"
 LOCK_FILE = "lock"
 
 # Steps in the order they run. An app's `step` column holds the last one completed.
-STEPS = ("export", "import", "copy", "reassign", "move", "clean", "done")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

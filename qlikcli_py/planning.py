@@ -29,6 +29,7 @@ from qlikcli_py.models import engine_group
 from qlikcli_py.pacing import Pacer
 from qlikcli_py.session import Session
 from qlikcli_py.session import resolve_space
+from qlikcli_py.vocabulary import FailureKind
 
 
 
@@ -146,7 +147,7 @@ async def plan_app(session: Session, spec: AppSpec) -> AppPlan:
     try:
         app = await session.source.app(spec.source_app_id)
     except QlikCommandFailed as e:
-        if e.kind == "not_found":
+        if e.kind == FailureKind.NOT_FOUND:
             raise UsageProblem(
                 f"app {spec.source_app_id} does not exist on the source context {session.source.context!r}: "
                 f"check the id (`qlik qrs app get ID --context {session.source.context}`) or --source-context"

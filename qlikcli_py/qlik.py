@@ -36,6 +36,8 @@ from qlikcli_py.failures import classify
 from qlikcli_py.failures import help_command
 from qlikcli_py.pacing import Pacer
 from qlikcli_py.redact import redact_argv
+from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.vocabulary import Tier
 
 log = structlog.get_logger("qlik")
 
@@ -115,7 +117,7 @@ class Qlik:
     async def check_version(self) -> str:
         """The version as printed, or "unknown" for a build that prints no number (2.27.0 did,
         qlik-cli issue #40): that warns and goes on. Older than 2.24.0 is refused."""
-        result = await self.run("version", context=None, tier="local", json=False)
+        result = await self.run("version", context=None, tier=Tier.LOCAL, json=False)
         text = result.stdout.decode("utf-8", "replace")
         found = versions.read_version(text)
         if found is None:
@@ -161,7 +163,7 @@ class Qlik:
                 self._refuse_help(args, result)
                 return result
             except QlikCommandFailed as exc:
-                if exc.kind == "rate_limited" and limit_hits < _MAX_429_RETRIES:
+                if exc.kind == FailureKind.RATE_LIMITED and limit_hits < _MAX_429_RETRIES:
                     limit_hits += 1
                     asked = exc.retry_after
                     if asked is None:
@@ -188,7 +190,7 @@ class Qlik:
 
     async def help(self, *command: str) -> str:
         """`qlik COMMAND --help`: the usage text, which lists the flags this binary accepts."""
-        result = await self.run(*command, "--help", context=None, tier="local", json=False)
+        result = await self.run(*command, "--help", context=None, tier=Tier.LOCAL, json=False)
         return result.stdout.decode("utf-8", "replace")
 
     def _refuse_help(self, args: tuple[str, ...], result: QlikResult) -> None:
@@ -204,7 +206,7 @@ class Qlik:
         added = versions.command_added_in(command)
         detail = (f"this qlik-cli ({self.version}) has no `{command}`: it printed the help of `qlik {group}`; "
                   f"it needs {added} or later")
-        raise QlikCommandFailed(result.argv, 0, result.stdout[:4096], result.stderr, kind="unsupported",
+        raise QlikCommandFailed(result.argv, 0, result.stdout[:4096], result.stderr, kind=FailureKind.UNSUPPORTED,
                                 status=None, detail=detail)
 
     async def _spawn(self, argv: list[str], shown: tuple[str, ...], tier: str, timeout: float,

@@ -51,8 +51,13 @@ def scrub(value: Any, key: str = "") -> Any:
     return value
 
 
+def to_json(doc: dict[str, Any]) -> bytes:
+    """Indented JSON; keys may be the vocabulary's StrEnums (a tier, a status), written as their text."""
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
+
+
 def write_json(path: Path, doc: dict[str, Any]) -> None:
-    _write_private(path, orjson.dumps(scrub(doc), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    _write_private(path, to_json(scrub(doc)))
 
 
 def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS) -> None:

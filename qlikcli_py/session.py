@@ -22,6 +22,8 @@ from qlikcli_py.call_log import CallLog
 from qlikcli_py.pacing import DEFAULT_WINDOW
 from qlikcli_py.pacing import Pacer
 from qlikcli_py.qlik import Qlik
+from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.vocabulary import Tier
 
 
 @dataclass
@@ -126,9 +128,9 @@ async def probe_server_type(qlik: Qlik, name: str, *, insecure: bool = False) ->
     be reached is an error, never silently taken for cloud."""
     extra = ("--insecure",) if insecure else ()
     try:
-        await qlik.run("qrs", "app", "count", *extra, context=name, tier="qrs", idempotent=True)
+        await qlik.run("qrs", "app", "count", *extra, context=name, tier=Tier.QRS, idempotent=True)
     except QlikCommandFailed as e:
-        if e.kind in ("network", "certificate", "unauthorized", "context", "server", "rate_limited"):
+        if e.kind in (FailureKind.NETWORK, FailureKind.CERTIFICATE, FailureKind.UNAUTHORIZED, FailureKind.CONTEXT, FailureKind.SERVER, FailureKind.RATE_LIMITED):
             raise UsageProblem(
                 f"cannot tell whether context {name!r} is client-managed or cloud: `qlik context get` "
                 f"shows no server type and a QRS read failed ({e.detail}); {explain(e, name)}"
@@ -160,14 +162,14 @@ def resolve_space(spaces: list[Space], ref: str, *, want: str, flag: str) -> Spa
 
 def explain(exc: QlikCommandFailed, context: str) -> str:
     """One line for a qlik failure the user can fix."""
-    if exc.kind == "unauthorized":
+    if exc.kind == FailureKind.UNAUTHORIZED:
         return f"context {context!r} was refused (401): its API key or token has expired; update it with `qlik context update`"
-    if exc.kind == "certificate":
+    if exc.kind == FailureKind.CERTIFICATE:
         return f"context {context!r}: the server certificate is not trusted; pass --insecure or install the certificate"
-    if exc.kind == "context":
+    if exc.kind == FailureKind.CONTEXT:
         return f"qlik-cli context {context!r} does not exist: run `qlik context ls` to see the names"
-    if exc.kind == "network":
+    if exc.kind == FailureKind.NETWORK:
         return f"context {context!r}: the server cannot be reached ({exc.detail})"
-    if exc.kind == "forbidden":
+    if exc.kind == FailureKind.FORBIDDEN:
         return f"context {context!r} lacks permission for this call ({exc.detail})"
     return f"context {context!r}: {exc.detail}"

@@ -28,6 +28,7 @@ from qlikcli_py.qlik_output import dicts
 from qlikcli_py.qlik_output import obj
 from qlikcli_py.qlik_output import stream_array
 from qlikcli_py.qlik_output import text
+from qlikcli_py.vocabulary import Tier
 
 log = structlog.get_logger("source")
 
@@ -42,7 +43,7 @@ class Source:
         self.scratch = scratch
 
     async def _json(self, *args: str, timeout: float | None = None) -> Any:
-        return await self.qlik.json(*args, *self._insecure, context=self.context, tier="qrs",
+        return await self.qlik.json(*args, *self._insecure, context=self.context, tier=Tier.QRS,
                                     idempotent=True, timeout=timeout)
 
     async def app_count(self) -> int:
@@ -61,7 +62,7 @@ class Source:
         args = ["qrs", "app", "export", "create", app_id, "--exportScope", "all", "--output-file", str(dest)]
         if skip_data:
             args.append("--skipdata=true")
-        await self.qlik.run(*args, *self._insecure, context=self.context, tier="qrs",
+        await self.qlik.run(*args, *self._insecure, context=self.context, tier=Tier.QRS,
                             idempotent=True, timeout=EXPORT_TIMEOUT)
 
     async def objects(self, app_id: str) -> tuple[list[SourceObject], dict[str, SourceOwner]]:
@@ -72,7 +73,7 @@ class Source:
         with self._scratch_file() as path:
             await self.qlik.run(
                 "qrs", "app", "object", "full", "--filter", filters.qrs_id_eq("app.id", app_id),
-                *self._insecure, context=self.context, tier="qrs", idempotent=True, stdout_path=path,
+                *self._insecure, context=self.context, tier=Tier.QRS, idempotent=True, stdout_path=path,
             )
             for row in stream_array(path, ("qrs", "app", "object", "full")):
                 owner = obj(row.get("owner"))

@@ -25,6 +25,7 @@ from qlikcli_py.qlik_output import list_of
 from qlikcli_py.qlik_output import obj
 from qlikcli_py.qlik_output import stream_array
 from qlikcli_py.qlik_output import text
+from qlikcli_py.vocabulary import Tier
 
 _LIST_FIELDS = "id,name,email,subject,status"
 
@@ -38,11 +39,11 @@ class Target:
         self.scratch = scratch
 
     async def _read(self, *args: str) -> Any:
-        return await self.qlik.json(*args, context=self.context, tier="read", idempotent=True)
+        return await self.qlik.json(*args, context=self.context, tier=Tier.READ, idempotent=True)
 
     async def _write(self, *args: str, timeout: float | None = None) -> Any:
         # Writes are never retried blindly here: the caller reconciles an ambiguous outcome.
-        return await self.qlik.json(*args, context=self.context, tier="write", timeout=timeout)
+        return await self.qlik.json(*args, context=self.context, tier=Tier.WRITE, timeout=timeout)
 
     # -- users and spaces -----------------------------------------------------------------------
     async def me(self) -> dict[str, Any]:
@@ -69,7 +70,7 @@ class Target:
         path = Path(name)
         try:
             await self.qlik.run("user", "ls", "--fields", _LIST_FIELDS, "--limit", str(total + 100),
-                                context=self.context, tier="read", idempotent=True, stdout_path=path)
+                                context=self.context, tier=Tier.READ, idempotent=True, stdout_path=path)
             users = [_cloud_user(r) for r in stream_array(path, ("user", "ls"))]
         finally:
             with contextlib.suppress(OSError):
@@ -131,7 +132,7 @@ class Target:
         for group in ("object", "bookmark", "dimension", "measure"):
             rows = await self.qlik.json("app", group, "ls", "--app", app_id, "--no-data",
                                         *self._engine(session), context=self.context,
-                                        tier="engine", idempotent=True)
+                                        tier=Tier.ENGINE, idempotent=True)
             out += [(text(r.get("qId")), text(r.get("qType")), text(r.get("title"))) for r in array(rows)]
         return out
 
@@ -139,7 +140,7 @@ class Target:
                      session: str | None = None) -> CloudObject:
         value = await self.qlik.json("app", engine_group(object_type), "layout", object_id, "--app", app_id,
                                      "--no-data", *self._engine(session), context=self.context,
-                                     tier="engine", idempotent=True)
+                                     tier=Tier.ENGINE, idempotent=True)
         if not isinstance(value, dict):
             raise QlikBadOutput(("app", "object", "layout"), b"", "a layout that is not a JSON object")
         info = obj(value.get("qInfo"))
@@ -155,7 +156,7 @@ class Target:
         # Idempotent: unpublishing twice, or removing an id already gone (answered "not found"
         # and taken as done by the caller), changes nothing.
         await self.qlik.run("app", engine_group(object_type), "unpublish", object_id, "--app", app_id,
-                            "--no-data", *self._engine(session), context=self.context, tier="engine",
+                            "--no-data", *self._engine(session), context=self.context, tier=Tier.ENGINE,
                             idempotent=True)
 
     async def remove(self, app_id: str, object_ids: list[str], object_type: str, *,
@@ -164,11 +165,11 @@ class Target:
             chunk = object_ids[i:i + RM_IDS_PER_CALL]
             await self.qlik.run("app", engine_group(object_type), "rm", *chunk, "--app", app_id,
                                 "--no-save", "--no-data", *self._engine(session),
-                                context=self.context, tier="engine", idempotent=True)
+                                context=self.context, tier=Tier.ENGINE, idempotent=True)
 
     async def save(self, app_id: str, *, session: str | None = None) -> None:
         await self.qlik.run("app", "build", "--app", app_id, "--no-reload", "--no-data",
-                            *self._engine(session), context=self.context, tier="engine", idempotent=True)
+                            *self._engine(session), context=self.context, tier=Tier.ENGINE, idempotent=True)
 
 
 _STATUSES: dict[str, str] = {}  # one string per status value, not one per user of a 50,000-user listing

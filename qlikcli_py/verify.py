@@ -23,6 +23,7 @@ from qlikcli_py.models import State
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.session import Session
 from qlikcli_py.workflow import fan_out
+from qlikcli_py.vocabulary import FailureKind
 
 OK_STATUSES = frozenset({"ok", "ok-hidden", "not-checked", "extra"})
 
@@ -101,13 +102,13 @@ class Verifier:
         self._compare(check, found)
 
     def _unseen(self, check: Check, exc: QlikCommandFailed, listed: bool, ledger_row: Any) -> None:
-        if exc.kind == "not_found":
+        if exc.kind == FailureKind.NOT_FOUND:
             if check.type in NOT_REASSIGNABLE:
                 check.status, check.detail = "not-checked", "not an engine object in Qlik Cloud"
             else:
                 check.status, check.detail = "missing", "not in the migrated app"
             return
-        if exc.kind == "forbidden" and check.state == State.PRIVATE.value and not self.s.admin_apps:
+        if exc.kind == FailureKind.FORBIDDEN and check.state == State.PRIVATE.value and not self.s.admin_apps:
             proof = ledger_row["result_owner_id"] if ledger_row is not None else None
             if proof and proof == check.expected_owner:
                 check.status, check.found_owner = "ok-hidden", proof

@@ -49,12 +49,12 @@ from qlikcli_py.models import engine_group
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.progress import Progress
 from qlikcli_py.session import Session
+from qlikcli_py.vocabulary import DEFINITE_KINDS
+from qlikcli_py.vocabulary import FailureKind
 
 log = structlog.get_logger("migrate")
 T = TypeVar("T")
 
-_DEFINITE = frozenset({"bad_request", "unauthorized", "forbidden", "not_found", "conflict", "usage", "context",
-                       "client", "disk_full", "certificate"})
 _CLOCK_SLACK = dt.timedelta(minutes=10)  # tolerated skew between this machine and the tenant
 _FIND_ATTEMPTS = 3  # the items index behind `app ls` is eventually consistent
 _FIND_DELAY = 2.0
@@ -211,7 +211,7 @@ class Migration:
         except BaseException as e:  # a failure, a timeout or a cancelled run: no partial QVF stays behind
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
-            if isinstance(e, QlikCommandFailed) and e.kind == "disk_full":
+            if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.DISK_FULL:
                 raise MigrationError(
                     f"exporting {app.name!r}: the disk holding {self.opts.export_dir} is full; free space or "
                     f"point --export-dir at a larger disk, then run again"
@@ -402,14 +402,14 @@ class Migration:
                 try:
                     new_owner = await self.s.target.change_owner(cloud_app, object_id, target)
                 except (QlikCommandFailed, QlikTimeout) as e:
-                    if isinstance(e, QlikCommandFailed) and e.kind == "not_found":
+                    if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.NOT_FOUND:
                         self.ledger.set_object(app_id, object_id, status="failed",
                                                error="not in the imported app (404)")
                         return
-                    if isinstance(e, QlikCommandFailed) and e.kind == "bad_request":
+                    if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.BAD_REQUEST:
                         self.ledger.set_object(app_id, object_id, status="failed", error=f"rejected: {e.detail}")
                         return
-                    refused = isinstance(e, QlikCommandFailed) and e.kind == "forbidden"
+                    refused = isinstance(e, QlikCommandFailed) and e.kind == FailureKind.FORBIDDEN
                     verdict = await self._settle(cloud_app, app_id, row, refused=refused)
                     if verdict == _OURS and _definite(e):
                         # Refused (403 and the like) and still ours: sending again would be refused
@@ -444,17 +444,17 @@ class Migration:
         try:
             obj = await self.s.target.layout(cloud_app, object_id, row["type"])
         except QlikCommandFailed as e:
-            if hideable and (e.kind == "forbidden" or (refused and e.kind == "not_found")):
+            if hideable and (e.kind == FailureKind.FORBIDDEN or (refused and e.kind == FailureKind.NOT_FOUND)):
                 why = "change-owner refused (403) and " if refused else ""
                 self.ledger.set_object(app_id, object_id, status="done", result_owner_id=target,
                                        evidence=f"hidden: {why}private object no longer visible to the migration "
                                                 f"identity ({e.kind})")
                 return _SETTLED
-            if e.kind == "not_found" and hideable:
+            if e.kind == FailureKind.NOT_FOUND and hideable:
                 # Not seen: handed over, or not in the app. change-owner tells which (403 or 404);
                 # resending to an object already handed over changes nothing.
                 return _OURS
-            if e.kind == "not_found":
+            if e.kind == FailureKind.NOT_FOUND:
                 self.ledger.set_object(app_id, object_id, status="failed", error="not in the imported app")
                 return _SETTLED
             return _UNKNOWN
@@ -492,7 +492,7 @@ class Migration:
         try:
             return await self.s.target.app(app_id)
         except QlikCommandFailed as e:
-            if e.kind == "not_found":
+            if e.kind == FailureKind.NOT_FOUND:
                 raise MigrationError(
                     f"the imported app {app_id} no longer exists on the tenant; run with --force to import again"
                 ) from e
@@ -535,7 +535,7 @@ class Migration:
         try:
             await self.s.target.remove(copy, [row["object_id"]], row["type"])
         except QlikCommandFailed as e:
-            if e.kind == "not_found":
+            if e.kind == FailureKind.NOT_FOUND:
                 return  # already gone
             await self._engine_write(self.s.target.unpublish(copy, row["object_id"], row["type"]))
             await self.s.target.remove(copy, [row["object_id"]], row["type"])
@@ -544,7 +544,7 @@ class Migration:
         try:
             await call
         except QlikCommandFailed as e:
-            if e.kind != "not_found":  # not in the copy: nothing to do
+            if e.kind != FailureKind.NOT_FOUND:  # not in the copy: nothing to do
                 raise
 
 
@@ -568,7 +568,7 @@ def _recent(started: str) -> bool:
 
 def _definite(exc: Exception) -> bool:
     """True when the failure means the call was certainly not applied."""
-    return isinstance(exc, QlikCommandFailed) and exc.kind in _DEFINITE
+    return isinstance(exc, QlikCommandFailed) and exc.kind in DEFINITE_KINDS
 
 
 def _sha256(path: Path) -> str | None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from fakeqlik import fixture_names
 from fakeqlik import load_fixture
-from qlikcli_py.errors import TRANSIENT_KINDS
+from qlikcli_py.vocabulary import TRANSIENT_KINDS
 from qlikcli_py.failures import Failure
 from qlikcli_py.failures import classify
 

@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 
+from qlikcli_py import report
 from qlikcli_py.cli.options import build_settings
 from qlikcli_py.cli.options import connection_options
 from qlikcli_py.cli.options import opt
@@ -36,8 +36,7 @@ def doctor(shared_space: str, managed_space: str, export_dir: Path | None, as_js
                                      export_dir=export_dir or settings.state_dir / "exports"))
     failed = any(r.status == "fail" for r in results)
     if as_json:
-        click.echo(orjson.dumps({"ok": not failed, "checks": [r.doc() for r in results]},
-                                option=orjson.OPT_INDENT_2).decode())
+        click.echo(report.to_json({"ok": not failed, "checks": [r.doc() for r in results]}).decode(), nl=False)
     else:
         for r in results:
             fix = f" -- fix: {r.fix}" if r.fix and r.status != "pass" else ""

@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import orjson
 
 from qlikcli_py import report
 from qlikcli_py.cli.options import opt
@@ -20,7 +19,7 @@ def status(state_dir: Path | None, as_json: bool) -> int:
     with Ledger(state_dir or default_state_dir(), readonly=True) as ledger:
         doc = report.status_doc(ledger)
     if as_json:
-        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        click.echo(report.to_json(doc).decode(), nl=False)
     else:
         click.echo(report.render_status(doc))
     return 0

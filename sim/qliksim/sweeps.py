@@ -446,7 +446,7 @@ class ScenarioResult:
 
 def _next_steps(steps: list[str], apps: int) -> list[str]:
     """Steps a run can still reach, from the ledger's last completed step per app."""
-    from qlikcli_py.ledger import STEPS as LEDGER_STEPS
+    from qlikcli_py.vocabulary import STEPS as LEDGER_STEPS
 
     if len(steps) < apps:
         return list(STEPS)

@@ -1,0 +1,91 @@
+"""The words the tool compares: failure kinds, call tiers, steps and statuses, each defined once.
+
+They are `StrEnum`s, so the ledger, the reports and the logs store and print plain strings, while
+the code compares members: a typo is an AttributeError at import, not a branch never taken.
+"""
+from __future__ import annotations
+
+import enum
+
+
+class FailureKind(enum.StrEnum):
+    """What a failed `qlik` call was, read from what it printed (failures.py)."""
+
+    BAD_REQUEST = "bad_request"  # 400
+    UNAUTHORIZED = "unauthorized"  # 401
+    FORBIDDEN = "forbidden"  # 403, or engine 5 GENERIC ACCESS DENIED
+    NOT_FOUND = "not_found"  # 404, or engine 9003 / 2
+    CONFLICT = "conflict"  # 409
+    RATE_LIMITED = "rate_limited"  # 429
+    SERVER = "server"  # 5xx
+    CLIENT = "client"  # another 4xx
+    USAGE = "usage"  # unknown flag, wrong argument count
+    CONTEXT = "context"  # no such context, no server URL
+    UNSUPPORTED = "unsupported"  # this qlik-cli lacks the command (it printed help and exit 0)
+    DISK_FULL = "disk_full"
+    ENGINE_CONNECT = "engine_connect"
+    ENGINE_LIMIT = "engine_limit"
+    NETWORK = "network"
+    CERTIFICATE = "certificate"
+    OTHER = "other"
+
+
+# Worth the same call again: the failure says nothing about the request itself.
+TRANSIENT_KINDS = frozenset({FailureKind.RATE_LIMITED, FailureKind.SERVER, FailureKind.ENGINE_CONNECT,
+                             FailureKind.NETWORK})
+# A clear refusal: the call was not applied, and sending it again as it is will not help.
+DEFINITE_KINDS = frozenset({FailureKind.BAD_REQUEST, FailureKind.UNAUTHORIZED, FailureKind.FORBIDDEN,
+                            FailureKind.NOT_FOUND, FailureKind.CONFLICT, FailureKind.USAGE, FailureKind.CONTEXT,
+                            FailureKind.CLIENT, FailureKind.DISK_FULL, FailureKind.CERTIFICATE,
+                            FailureKind.UNSUPPORTED})
+
+
+class Tier(enum.StrEnum):
+    """Which limit a call counts against: Qlik Cloud's rate tiers, plus calls that Qlik Cloud's
+    REST limits do not cover (QRS on the site, engine websocket, local `context`/`version`)."""
+
+    READ = "read"  # Tier 1
+    WRITE = "write"  # Tier 2
+    QRS = "qrs"
+    ENGINE = "engine"
+    LOCAL = "local"
+
+
+class Step(enum.StrEnum):
+    """The steps of one app's migration, in order; the ledger records the last one finished."""
+
+    EXPORT = "export"
+    IMPORT = "import"
+    COPY = "copy"
+    REASSIGN = "reassign"
+    MOVE = "move"
+    CLEAN = "clean"
+    DONE = "done"
+
+
+STEPS = tuple(Step)
+
+
+class AppStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CHANGED = "changed"  # the source changed since it was migrated: reported, not re-imported
+    DEFERRED = "deferred"  # not started: --max-imports reached
+    INTERRUPTED = "interrupted"  # shown by `status` for a run that no longer holds the lock
+
+
+class ObjectStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"  # change-owner sent, outcome unknown: settled from the truth before any resend
+    DONE = "done"
+    UNMATCHED = "unmatched"  # its owner has no cloud user: stays with the migration identity
+    FAILED = "failed"
+    KEPT = "kept"  # base content: stays with the app owner
+
+
+class CleanupStatus(enum.StrEnum):
+    PENDING = "pending"
+    UNPUBLISHED = "unpublished"
+    REMOVED = "removed"
