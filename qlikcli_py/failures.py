@@ -10,8 +10,10 @@ object `{"status": N, "title": ...}` on stdout (2.15.0, stream INFERRED).
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -36,7 +38,8 @@ _HTML_TITLE = re.compile(r"(?is)<(title|h1)[^>]*>(.*?)</\1>")
 _WAIT = re.compile(r"(?i)wait\s+(\d+(?:\.\d+)?)\s*seconds?")
 _RETRY_AFTER = re.compile(r"(?i)retry-after:\s*(\d+(?:\.\d+)?)")
 _ENGINE = re.compile(r"\b(\d{1,5})\s+([A-Z][A-Z_ ]{3,}[A-Z])\b")
-_ENGINE_KIND = {5: FailureKind.FORBIDDEN, 9003: FailureKind.NOT_FOUND, 2: FailureKind.NOT_FOUND, 1015: FailureKind.ENGINE_LIMIT}
+_ENGINE_KIND = {5: FailureKind.FORBIDDEN, 9003: FailureKind.NOT_FOUND, 2: FailureKind.NOT_FOUND,
+                1015: FailureKind.ENGINE_LIMIT}
 _STATUS_KIND = {
     400: FailureKind.BAD_REQUEST,
     401: FailureKind.UNAUTHORIZED,
@@ -105,7 +108,7 @@ class _Printed:
 
 def _read_stderr(text: str) -> _Printed:
     out = _Printed()
-    bodies: list[dict] = []
+    bodies: list[dict[str, Any]] = []
     html = ""
     loose: list[str] = []
     decoder = _decoder()
@@ -142,7 +145,7 @@ def _read_stderr(text: str) -> _Printed:
     return out
 
 
-def _take_json(value: dict, out: _Printed, bodies: list[dict]) -> None:
+def _take_json(value: dict[str, Any], out: _Printed, bodies: list[dict[str, Any]]) -> None:
     if list(value) == [""]:  # {"": "..."}: a status line, a Retry line, or a body escaped as text
         inner = str(value[""]).strip()
         if _BARE_STATUS.match(inner):
@@ -162,7 +165,7 @@ def _take_status(line: str, out: _Printed) -> None:
     out.status, out.status_line = (code, line) if code >= 400 else (None, "")
 
 
-def _api_error(body: dict) -> tuple[str, int | None]:
+def _api_error(body: dict[str, Any]) -> tuple[str, int | None]:
     errors = body.get("errors")
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else body
     if isinstance(first.get("error"), str):
@@ -178,9 +181,8 @@ def _api_error(body: dict) -> tuple[str, int | None]:
     return text[:300], status
 
 
-def _decoder():
-    import json
-
+def _decoder() -> json.JSONDecoder:
+    # the stdlib decoder, for raw_decode: several JSON values and text follow each other on stderr
     return json.JSONDecoder()
 
 
@@ -212,7 +214,7 @@ def _retry_after(text: str, stdout: bytes) -> float | None:
     return None
 
 
-def _json_object(data: bytes) -> dict | None:
+def _json_object(data: bytes) -> dict[str, Any] | None:
     data = data.strip()
     if not data.startswith(b"{"):
         return None

@@ -23,7 +23,8 @@ from qlikcli_py.failures import help_command
 from qlikcli_py.qlik import Qlik
 
 # Every command the migration runs and the flags it passes (besides --json and --context, which
-# every API command takes). Keep in step with source.py and target.py (tests/test_run_sequence.py checks a whole run's argv against it).
+# every API command takes). Keep in step with source.py and target.py: tests/test_run_sequence.py
+# checks a whole run's argv against it.
 USED: dict[str, tuple[str, ...]] = {
     "qrs app count": ("--insecure",),
     "qrs app get": (),
@@ -123,7 +124,7 @@ async def check_flags(qlik: Qlik, cache_dir: Path | None = None) -> FlagReport:
         report = FlagReport(version)
         # read concurrently (the runner bounds how many at once), judged in USED's order
         texts = await asyncio.gather(*(_help(qlik, command) for command in USED))
-        for (command, flags), text in zip(USED.items(), texts):
+        for (command, flags), text in zip(USED.items(), texts, strict=True):
             judge(command, text, flags, report)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS runs (
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -282,7 +282,7 @@ class Ledger:
                        (imported_app_id, now(), source_app_id))
 
     def imports_since(self, since_iso: str) -> int:
-        return self.db.execute("SELECT count(*) FROM imports WHERE at >= ?", (since_iso,)).fetchone()[0]
+        return int(self.db.execute("SELECT count(*) FROM imports WHERE at >= ?", (since_iso,)).fetchone()[0])
 
     def known_cloud_app_ids(self) -> set[str]:
         ids = {r[0] for r in self.db.execute("SELECT imported_app_id FROM imports")}

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.source import Source
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import is_guid
 from qlikcli_py.filters import qrs_eq
 from qlikcli_py.planning import AppSpec
+from qlikcli_py.source import Source
 
 COLUMNS = ("app_id", "stream", "filter", "shared_space", "managed_space", "skip_data")
 _TOML_KEYS = {"id": "app_id", "app_id": "app_id", "stream": "stream", "filter": "filter",
@@ -148,7 +148,8 @@ async def expand(rows: list[Row], source: Source) -> list[AppSpec]:
         for app_id in ids:
             spec = AppSpec(app_id, row.shared_space, row.managed_space, bool(row.skip_data))
             if app_id in specs and specs[app_id] != spec:
-                raise UsageProblem(f"app {app_id} is selected by {origin[app_id]} and {row.where} with different spaces or options")
+                raise UsageProblem(f"app {app_id} is selected by {origin[app_id]} and {row.where} "
+                                   "with different spaces or options")
             specs.setdefault(app_id, spec)
             origin.setdefault(app_id, row.where)
     return list(specs.values())

@@ -5,7 +5,7 @@ import enum
 from dataclasses import dataclass
 
 
-class State(str, enum.Enum):
+class State(enum.StrEnum):
     PRIVATE = "private"  # published false, approved false: visible to its owner only
     COMMUNITY = "community"  # published true, approved false
     BASE = "base"  # approved: part of the app, belongs to the app owner

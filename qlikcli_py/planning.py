@@ -32,7 +32,6 @@ from qlikcli_py.session import resolve_space
 from qlikcli_py.vocabulary import FailureKind
 
 
-
 @dataclass(frozen=True)
 class AppSpec:
     """One source app and where it goes: from the command line or a manifest row."""
@@ -141,7 +140,8 @@ async def plan_apps(session: Session, specs: list[AppSpec], mapper: OwnerMapper,
 
 async def plan_app(session: Session, spec: AppSpec) -> AppPlan:
     if not is_guid(spec.source_app_id):
-        raise UsageProblem(f"{spec.source_app_id!r} is not a QRS app id (a GUID like 5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c)")
+        raise UsageProblem(f"{spec.source_app_id!r} is not a QRS app id "
+                           "(a GUID like 5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c)")
     shared = resolve_space(session.spaces, spec.shared_space, want="shared", flag="--shared-space")
     managed = resolve_space(session.spaces, spec.managed_space, want="managed", flag="--managed-space")
     try:

@@ -27,10 +27,10 @@ import orjson
 import sh
 import structlog
 
+from qlikcli_py import versions
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikNotFound
-from qlikcli_py import versions
 from qlikcli_py.errors import QlikTimeout
 from qlikcli_py.failures import classify
 from qlikcli_py.failures import help_command
@@ -125,7 +125,7 @@ class Qlik:
         if not found.known:
             log.warning("qlik.version_unknown", printed=text.strip()[:200],
                         hint="this qlik-cli prints no version number; going on as if it were recent enough")
-        elif found.numbers < MIN_VERSION:
+        elif found.numbers is not None and found.numbers < MIN_VERSION:
             self.version = found.text
             raise QlikNotFound(f"qlik-cli {found.text} is too old: the migration needs {versions.MIN_VERSION_TEXT} "
                                f"or later; {INSTALL_HINT}")
@@ -226,7 +226,7 @@ class Qlik:
                     loop.call_soon_threadsafe(_resolve, finished)
 
             started = time.monotonic()
-            out_file = open(stdout_path, "wb") if stdout_path is not None else None  # noqa: SIM115
+            out_file = open(stdout_path, "wb") if stdout_path is not None else None  # noqa: SIM115, ASYNC230  # a local scratch file
             timer: asyncio.TimerHandle | None = None
             expired: list[bool] = []
             try:

@@ -64,7 +64,7 @@ def stream_array(path: Path, argv: tuple[str, ...]) -> Iterator[dict[str, Any]]:
             raise QlikBadOutput(argv, head, "output that is not a JSON list")
         seen_data = prefix == "item"
         try:
-            for key, event, value in ijson.parse(fh, use_float=True):
+            for key, event, _value in ijson.parse(fh, use_float=True):
                 if key == "data" and event == "start_array":
                     seen_data = True
                     break

@@ -12,7 +12,8 @@ _HEADER_FLAGS = ("--headers",)
 # cookie header is every `name=value` pair up to the end of its line (or a comma in `--headers`).
 # A value already masked stays as it is (text is often redacted twice: when stored, when shown).
 _SECRET_HEADERS = re.compile(
-    r"(?i)\b(authorization|proxy-authorization|x-qlik-xrfkey|x-api-key)\"?[ \t]*[=:][ \t]*\"?(?:\*\*\*|(?:[A-Za-z][\w-]*[ \t]+)?[^\s,]+)")
+    r"(?i)\b(authorization|proxy-authorization|x-qlik-xrfkey|x-api-key)\"?[ \t]*[=:][ \t]*\"?"
+    r"(?:\*\*\*|(?:[A-Za-z][\w-]*[ \t]+)?[^\s,]+)")
 _COOKIE_HEADERS = re.compile(r"(?i)\b(set-cookie|cookie)\"?[ \t]*[=:][ \t]*(?:\*\*\*|[^,\r\n]*)")
 # A Basic credential is base64 ("user:pass" is at least 12 characters encoded); a shorter word after
 # "Basic" is prose ("Basic reporting"), not a secret.

@@ -179,7 +179,8 @@ def _counts_lines(table: dict[str, dict[str, int]]) -> list[str]:
         return ["  objects       none"]
     out = [f"  {'objects':<12}  {'private':>8} {'community':>9} {'base':>6}"]
     for kind, states in table.items():
-        out.append(f"  {kind:<12}  {states.get('private', 0):>8} {states.get('community', 0):>9} {states.get('base', 0):>6}")
+        private, community, base = (states.get(s, 0) for s in ("private", "community", "base"))
+        out.append(f"  {kind:<12}  {private:>8} {community:>9} {base:>6}")
     return out
 
 
@@ -204,7 +205,7 @@ def render_plan(doc: dict[str, Any]) -> str:
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     minutes, s = divmod(seconds, 60)
@@ -270,7 +271,8 @@ def render_verify(doc: dict[str, Any]) -> str:
         for owner, states in summary["per_owner"].items():
             lines.append(f"  owner {owner:<26} " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
         for m in app["mismatches"][:20]:
-            lines.append(f"  {m['status']:<15} {m['where']:<7} {m['type']} {m['object_id']} {m['title']!r}: {m['detail']}")
+            lines.append(f"  {m['status']:<15} {m['where']:<7} {m['type']} {m['object_id']} {m['title']!r}: "
+                         f"{m['detail']}")
         if len(app["mismatches"]) > 20:
             lines.append(f"  ... and {len(app['mismatches']) - 20} more (see --report / --csv)")
     total = doc["summary"]

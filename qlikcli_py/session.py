@@ -10,18 +10,18 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.source import Source
-from qlikcli_py.target import Target
+from qlikcli_py.call_log import CallLog
 from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.models import Space
-from qlikcli_py.call_log import CallLog
 from qlikcli_py.pacing import DEFAULT_WINDOW
 from qlikcli_py.pacing import Pacer
 from qlikcli_py.qlik import Qlik
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 from qlikcli_py.vocabulary import FailureKind
 from qlikcli_py.vocabulary import Tier
 
@@ -130,7 +130,8 @@ async def probe_server_type(qlik: Qlik, name: str, *, insecure: bool = False) ->
     try:
         await qlik.run("qrs", "app", "count", *extra, context=name, tier=Tier.QRS, idempotent=True)
     except QlikCommandFailed as e:
-        if e.kind in (FailureKind.NETWORK, FailureKind.CERTIFICATE, FailureKind.UNAUTHORIZED, FailureKind.CONTEXT, FailureKind.SERVER, FailureKind.RATE_LIMITED):
+        if e.kind in (FailureKind.NETWORK, FailureKind.CERTIFICATE, FailureKind.UNAUTHORIZED, FailureKind.CONTEXT,
+                      FailureKind.SERVER, FailureKind.RATE_LIMITED):
             raise UsageProblem(
                 f"cannot tell whether context {name!r} is client-managed or cloud: `qlik context get` "
                 f"shows no server type and a QRS read failed ({e.detail}); {explain(e, name)}"
@@ -163,7 +164,8 @@ def resolve_space(spaces: list[Space], ref: str, *, want: str, flag: str) -> Spa
 def explain(exc: QlikCommandFailed, context: str) -> str:
     """One line for a qlik failure the user can fix."""
     if exc.kind == FailureKind.UNAUTHORIZED:
-        return f"context {context!r} was refused (401): its API key or token has expired; update it with `qlik context update`"
+        return (f"context {context!r} was refused (401): its API key or token has expired; "
+                "update it with `qlik context update`")
     if exc.kind == FailureKind.CERTIFICATE:
         return f"context {context!r}: the server certificate is not trusted; pass --insecure or install the certificate"
     if exc.kind == FailureKind.CONTEXT:

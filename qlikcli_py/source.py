@@ -146,9 +146,10 @@ def _size(value: Any, app_id: str) -> int:
         pass
     elif isinstance(value, int) and value >= 0:
         return value
+    elif isinstance(value, str):
+        if value.strip().isdecimal() and value.strip().isascii():
+            return int(value)
     elif isinstance(value, float) and 0 <= value < 1e18:
-        return int(value)
-    elif isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
         return int(value)
     log.warning("qrs.field_ignored", field="fileSize", app_id=app_id, value=repr(value)[:80],
                 why="not a byte count; the free-space check cannot use it")

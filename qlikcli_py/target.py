@@ -2,6 +2,7 @@
 method, argv in, models out. Shapes as in docs/qlik-surface.md and fixtures/qlik/."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
@@ -71,10 +72,11 @@ class Target:
         try:
             await self.qlik.run("user", "ls", "--fields", _LIST_FIELDS, "--limit", str(total + 100),
                                 context=self.context, tier=Tier.READ, idempotent=True, stdout_path=path)
-            users = [_cloud_user(r) for r in stream_array(path, ("user", "ls"))]
+            # parsing 50,000 users takes a while: in a thread, so the other calls go on meanwhile
+            users = await asyncio.to_thread(lambda: [_cloud_user(r) for r in stream_array(path, ("user", "ls"))])
         finally:
             with contextlib.suppress(OSError):
-                path.unlink()
+                os.unlink(path)
         return iter(users)
 
     async def spaces(self) -> list[Space]:

@@ -22,8 +22,8 @@ from qlikcli_py.models import SourceObject
 from qlikcli_py.models import State
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.session import Session
-from qlikcli_py.workflow import fan_out
 from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.workflow import fan_out
 
 OK_STATUSES = frozenset({"ok", "ok-hidden", "not-checked", "extra"})
 

@@ -67,7 +67,7 @@ FLAG_ADDED = {
 def command_added_in(command: str) -> str:
     """The version that added `command` (a path such as "qrs app get"), or the minimum."""
     best = ""
-    for prefix, version in COMMAND_ADDED.items():
+    for prefix in COMMAND_ADDED:
         if (command == prefix or command.startswith(prefix + " ")) and len(prefix) > len(best):
             best = prefix
     return COMMAND_ADDED.get(best, MIN_VERSION_TEXT)

@@ -21,7 +21,6 @@ import os
 import re
 import time
 import unicodedata
-from collections import Counter
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -263,7 +262,7 @@ class Migration:
         if limit is None:
             return
         async with self._quota_lock:
-            since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).isoformat().replace("+00:00", "Z")
+            since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat().replace("+00:00", "Z")
             if self._stop_imports or self.ledger.imports_since(since) >= limit:
                 self._stop_imports = True
                 raise QuotaReached(
@@ -563,7 +562,7 @@ async def fan_out(items: list[T], fn: Callable[[T], Awaitable[None]], workers: i
 def _recent(started: str) -> bool:
     """An interrupted creation started moments ago may not be in the (eventually consistent)
     `app ls` listing yet: look again a few times before concluding it created nothing."""
-    return dt.datetime.now(dt.timezone.utc) - _parse_ts(started) < _LISTING_LAG
+    return dt.datetime.now(dt.UTC) - _parse_ts(started) < _LISTING_LAG
 
 
 def _definite(exc: Exception) -> bool:
@@ -584,12 +583,12 @@ def _sha256(path: Path) -> str | None:
 
 def _parse_ts(value: str) -> dt.datetime:
     if not value:
-        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)

@@ -12,8 +12,8 @@ from qlikcli_py.cli.options import connection_options
 from qlikcli_py.cli.options import opt
 from qlikcli_py.cli.output import bind_run
 from qlikcli_py.cli.output import one_line
-from qlikcli_py.errors import ExitCode
 from qlikcli_py.commands.doctor import doctor as doctor_job
+from qlikcli_py.errors import ExitCode
 
 _MARK = {"pass": "ok  ", "fail": "FAIL", "info": "info"}
 

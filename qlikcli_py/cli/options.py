@@ -113,14 +113,15 @@ def connection_options(f: F) -> F:
 
 
 def selection_options(f: F) -> F:
-    for deco in reversed([
+    decorators: list[Callable[[F], F]] = [
         click.argument("app_ids", nargs=-1),
         opt("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
             help="TOML or CSV file listing apps, streams or QRS filters with their spaces."),
         opt("--shared-space", default="", help="Shared space (name or id) for the import and the development copy."),
         opt("--managed-space", default="", help="Managed space (name or id) the migrated app moves to."),
         opt("--skip-data", is_flag=True, help="Export without data (reload in Qlik Cloud afterwards)."),
-    ]):
+    ]
+    for deco in reversed(decorators):
         f = deco(f)
     return f
 

@@ -14,8 +14,8 @@ from qlikcli_py.cli.options import require_apps
 from qlikcli_py.cli.options import run_options
 from qlikcli_py.cli.options import selection_options
 from qlikcli_py.cli.output import bind_run
-from qlikcli_py.errors import ExitCode
 from qlikcli_py.commands.plan import plan as plan_job
+from qlikcli_py.errors import ExitCode
 
 
 @click.command()

@@ -17,8 +17,8 @@ from qlikcli_py.cli.options import run_options
 from qlikcli_py.cli.options import selection_options
 from qlikcli_py.cli.output import bind_run
 from qlikcli_py.cli.output import problem
-from qlikcli_py.errors import ExitCode
 from qlikcli_py.commands.run import run as run_job
+from qlikcli_py.errors import ExitCode
 from qlikcli_py.redact import redact_text
 
 

@@ -8,8 +8,6 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.source import Source
-from qlikcli_py.target import Target
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
@@ -22,6 +20,8 @@ from qlikcli_py.session import check_context
 from qlikcli_py.session import explain
 from qlikcli_py.session import make_qlik
 from qlikcli_py.session import resolve_space
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 
 MIN_FREE_BYTES = 1 << 30  # 1 GiB: room for a QVF or two without filling the disk
 
@@ -101,7 +101,9 @@ async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str
     except MigrationError as e:
         out.append(Result(f"context {name or '?'}", "fail", str(e), f"pass {flag} NAME (see `qlik context ls`)"))
         return False
-    out.append(Result(f"context {name}", "pass", f"server-type {info.get('servertype')}{' (probed)' if info.get('servertype-source') else ''}, {info.get('server', '')}"))
+    probed = " (probed)" if info.get("servertype-source") else ""
+    out.append(Result(f"context {name}", "pass",
+                      f"server-type {info.get('servertype')}{probed}, {info.get('server', '')}"))
     return True
 
 
@@ -114,7 +116,8 @@ async def _target(found: Findings, target: Target, conn: Connection, wanted: lis
         out.append(Result("target answers", "fail", explain(e, conn.target_context), "update the context's API key"))
         return
     found.me, found.spaces = me, spaces
-    out.append(Result("target answers", "pass", f"identity {me.get('name', '')} ({me.get('id')}), {len(spaces)} spaces"))
+    out.append(Result("target answers", "pass",
+                      f"identity {me.get('name', '')} ({me.get('id')}), {len(spaces)} spaces"))
     scopes = {s if isinstance(s, str) else str(s.get("name", "")) for s in me.get("assignedScopes") or []}
     if "admin.apps" in scopes:
         out.append(Result("ownership repair", "info", "identity has admin.apps: it can change owners of objects "
@@ -133,7 +136,8 @@ async def _target(found: Findings, target: Target, conn: Connection, wanted: lis
             out.append(Result(f"{want} space", "fail", str(e), f"pass an existing {want} space to {flag}"))
             continue
         if space.actions and action not in space.actions:
-            out.append(Result(f"{want} space", "fail", f"{space.name!r} ({space.id}) does not let this identity {action}",
+            out.append(Result(f"{want} space", "fail",
+                              f"{space.name!r} ({space.id}) does not let this identity {action}",
                               f"give the identity a role that can {action} in {space.name!r}"))
         else:
             out.append(Result(f"{want} space", "pass", f"{space.name!r} ({space.id}), can {action}"))
@@ -160,7 +164,8 @@ def export_dir_check(out: list[Result], path: Path, room: int = MIN_FREE_BYTES, 
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        out.append(Result("export dir", "fail", f"--export-dir {path} cannot be created: {existing} is not a directory", fix))
+        out.append(Result("export dir", "fail",
+                          f"--export-dir {path} cannot be created: {existing} is not a directory", fix))
         return
     if not os.access(existing, os.W_OK | os.X_OK):
         out.append(Result("export dir", "fail", f"--export-dir {path}: {existing} is not writable", fix))

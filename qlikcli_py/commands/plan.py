@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from qlikcli_py import report
-from qlikcli_py.errors import ExitCode
 from qlikcli_py.commands.common import build_plans
 from qlikcli_py.commands.common import connect
+from qlikcli_py.errors import ExitCode
 from qlikcli_py.settings import Settings
 
 

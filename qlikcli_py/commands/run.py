@@ -7,18 +7,18 @@ import structlog
 
 from qlikcli_py import manifest
 from qlikcli_py import report
-from qlikcli_py.source import Source
-from qlikcli_py.target import Target
-from qlikcli_py.errors import ExitCode
-from qlikcli_py.errors import UsageProblem
 from qlikcli_py.commands import doctor
 from qlikcli_py.commands.common import build_plans
 from qlikcli_py.commands.common import check_writable_dir
+from qlikcli_py.errors import ExitCode
+from qlikcli_py.errors import UsageProblem
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.progress import Progress
 from qlikcli_py.session import Session
 from qlikcli_py.settings import Settings
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 from qlikcli_py.workflow import Migration
 
 log = structlog.get_logger("run")

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from qlikcli_py import report
-from qlikcli_py.errors import ExitCode
-from qlikcli_py.errors import UsageProblem
 from qlikcli_py.commands.common import app_specs
 from qlikcli_py.commands.common import connect
+from qlikcli_py.errors import ExitCode
+from qlikcli_py.errors import UsageProblem
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.mapping import OwnerMapper
 from qlikcli_py.planning import AppSpec
@@ -34,7 +34,8 @@ async def verify(settings: Settings) -> tuple[int, dict[str, Any]]:
         specs = [AppSpec(a, records[a].shared_space_id, records[a].managed_space_id) for a in wanted]
         plans = await plan_apps(session, specs, OwnerMapper(session.target, settings.mapping))
         verifier = Verifier(session, ledger)
-        apps, rows = [], []
+        apps: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         for plan in plans:
             rec = records[plan.app.id]
             checks = await verifier.app(plan, rec)
