@@ -140,3 +140,36 @@ def test_temp_contents_import_change_owner_and_move(site: Site, tmp_path: Path) 
     assert status == 200 and moved["attributes"]["id"] == app_id and moved["attributes"]["originAppId"] == copy
     assert World(site.served.world).cloud_app(app_id)["space_id"] == spaces["Finance"]
     assert len(World(site.served.world).cloud_objects(app_id)) == len(objects)  # a move keeps every object
+
+
+def test_resumable_upload_by_tus_then_import(site: Site) -> None:
+    """`app import --resumable` (qlik-cli 2.x) uploads with tus 1.0.0 to /api/v1/temp-contents/files:
+    create, append in pieces at the right offset, ask the offset after a break, import by fileId."""
+    sales = site.info["apps"]["sales"]
+    ticket = site.qrs(f"/app/{sales}/export/tok-3?exportScope=all", method="POST")[1]
+    data = site.qrs(ticket["downloadPath"].removeprefix("/qrs"))[1]
+    tus = {"Tus-Resumable": "1.0.0"}
+    piece = {**tus, "Content-Type": "application/offset+octet-stream"}
+    assert site.call("POST", "/api/v1/temp-contents/files", headers={"Upload-Length": str(len(data))})[0] == 412
+    status, _, headers = site.call("POST", "/api/v1/temp-contents/files",
+                                   headers={**tus, "Upload-Length": str(len(data))})
+    assert status == 201 and headers["Upload-Offset"] == "0"
+    upload = headers["Location"].removeprefix(site.served.url)
+    half = len(data) // 2
+    status, _, headers = site.call("PATCH", upload, body=data[:half], headers={**piece, "Upload-Offset": "0"})
+    assert status == 204 and headers["Upload-Offset"] == str(half)
+    # a resend of the first piece (its answer was lost) is refused, and HEAD says where to go on
+    assert site.call("PATCH", upload, body=data[:half], headers={**piece, "Upload-Offset": "0"})[0] == 409
+    status, _, headers = site.call("HEAD", upload, headers=tus)
+    assert status == 200 and (headers["Upload-Offset"], headers["Upload-Length"]) == (str(half), str(len(data)))
+    file_id = upload.rsplit("/", 1)[1]
+    shared = next(s["id"] for s in World(site.served.world).spaces() if s["name"] == "Finance Dev")
+    assert site.call("POST", f"/api/v1/apps/import?fileId={file_id}&spaceId={shared}")[0] == 404  # not finished
+    status, _, headers = site.call("PATCH", upload, body=data[half:], headers={**piece, "Upload-Offset": str(half)})
+    assert status == 204 and headers["Upload-Offset"] == str(len(data))
+    status, app, _ = site.call("POST", f"/api/v1/apps/import?fileId={file_id}&spaceId={shared}")
+    assert status == 201
+    imported = World(site.served.world).cloud_objects(app["attributes"]["id"])
+    assert {o["object_id"] for o in imported} >= {o["engineObjectId"] for o in site.qrs(
+        f"/app/object/full?filter=app.id%20eq%20{sales}")[1]}
+    assert site.call("OPTIONS", "/api/v1/temp-contents/files")[2]["Tus-Extension"] == "creation,creation-with-upload"

@@ -16,7 +16,7 @@ import threading
 import urllib.parse
 
 from qliksim.errors import REASONS, EngineError, HttpError, SimError, UsageError
-from qliksim.server import model_call, routes
+from qliksim.server import model_call, routes, tus  # noqa: F401  (tus registers its routes)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ class SimServer(http.server.ThreadingHTTPServer):
         self.scratch = tempfile.TemporaryDirectory(prefix="qlik-sim-serve-")
         self.lock = threading.Lock()
         self.uploads: dict[str, str] = {}  # temp-content id -> file path
+        self.tus_uploads: dict[str, Any] = {}  # resumable upload id -> tus.Upload (in progress or done)
         self.exports: dict[str, bytes] = {}  # QRS export token -> QVF bytes
 
     def server_close(self) -> None:
@@ -81,7 +82,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             response = error_response(exc)
         self._send(response)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
     def _send(self, response: routes.Response) -> None:
         self.send_response(response.status, REASONS.get(response.status))
