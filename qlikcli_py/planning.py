@@ -5,6 +5,7 @@ known before the first change (and `--on-unmatched fail` stops there).
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import Counter
 from collections import defaultdict
@@ -115,14 +116,15 @@ class AppPlan:
 
 async def plan_apps(session: Session, specs: list[AppSpec], mapper: OwnerMapper,
                     *, need_emails: bool = True) -> list[AppPlan]:
-    plans = []
-    seen: set[str] = set()
-    for spec in specs:
-        if spec.source_app_id in seen:
-            continue
-        seen.add(spec.source_app_id)
+    unique = list({spec.source_app_id: spec for spec in reversed(specs)}.values())[::-1]  # first spec wins
+
+    async def one(spec: AppSpec) -> AppPlan:
         with structlog.contextvars.bound_contextvars(app=spec.source_app_id, step="plan"):
-            plans.append(await plan_app(session, spec))
+            return await plan_app(session, spec)
+
+    # Apps are read at once (the runner bounds how many calls are in flight): a batch of hundreds of
+    # apps is planned in the time of a few QRS round trips each, not of all of them in a row.
+    plans = list(await asyncio.gather(*(one(spec) for spec in unique)))
     owners: dict[str, SourceOwner] = {}
     for plan in plans:
         # Only owners of user content need a cloud user; base objects stay with the app owner.
@@ -144,14 +146,18 @@ async def plan_app(session: Session, spec: AppSpec) -> AppPlan:
                            "(a GUID like 5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c)")
     shared = resolve_space(session.spaces, spec.shared_space, want="shared", flag="--shared-space")
     managed = resolve_space(session.spaces, spec.managed_space, want="managed", flag="--managed-space")
-    try:
-        app = await session.source.app(spec.source_app_id)
-    except QlikCommandFailed as e:
-        if e.kind == FailureKind.NOT_FOUND:
-            raise UsageProblem(
-                f"app {spec.source_app_id} does not exist on the source context {session.source.context!r}: "
-                f"check the id (`qlik qrs app get ID --context {session.source.context}`) or --source-context"
-            ) from e
-        raise
-    objects, owners = await session.source.objects(app.id)
+    # the app and its objects in one round trip; the app's answer decides first
+    got_app, got_objects = await asyncio.gather(session.source.app(spec.source_app_id),
+                                                session.source.objects(spec.source_app_id), return_exceptions=True)
+    if isinstance(got_app, QlikCommandFailed) and got_app.kind == FailureKind.NOT_FOUND:
+        raise UsageProblem(
+            f"app {spec.source_app_id} does not exist on the source context {session.source.context!r}: "
+            f"check the id (`qlik qrs app get ID --context {session.source.context}`) or --source-context"
+        ) from got_app
+    for result in (got_app, got_objects):
+        if isinstance(result, BaseException):
+            raise result
+    assert not isinstance(got_app, BaseException) and not isinstance(got_objects, BaseException)
+    app = got_app
+    objects, owners = got_objects
     return AppPlan(spec=spec, app=app, shared=shared, managed=managed, objects=objects, owners=owners)

@@ -243,6 +243,15 @@ class Qlik:
                 unwatch = _watch_exit(loop, proc.pid, finished)
                 try:
                     await finished
+                except asyncio.CancelledError:
+                    # The run is ending while this call is in flight (another call failed): end it
+                    # too, and let sh's reader threads finish while the event loop they report to
+                    # is still open.
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    with contextlib.suppress(sh.ErrorReturnCode, sh.SignalException):
+                        proc.wait()
+                    raise
                 finally:
                     unwatch()
                 proc.wait()

@@ -134,6 +134,26 @@ def test_timeout_kills_a_hanging_fake_quickly(fake_qlik):
     assert "user me --json --context acme-cloud" in str(info.value)
 
 
+def test_a_failure_ends_the_calls_still_in_flight(fake_qlik):
+    """Two reads at once; one fails: the run ends at once, killing the other child (not waiting its
+    30 s out), and sh's reader threads finish before the event loop closes (pytest would report an
+    unhandled thread exception otherwise)."""
+    fake_qlik.scenario([step("user_me", delay=30), step("unauthorized_401", match=["space", "ls"])])
+    q = Qlik()
+
+    async def both() -> None:
+        await asyncio.gather(q.json("user", "me", context="acme-cloud", tier="read"),
+                             q.json("space", "ls", context="acme-cloud", tier="read"))
+
+    started = time.monotonic()
+    with pytest.raises(QlikCommandFailed):
+        run(both())
+    assert time.monotonic() - started < 10
+    # (killed before it could log its start, it leaves no record: also ended)
+    slow = [r["pid"] for r in fake_qlik.records() if r["argv"][:2] == ["user", "me"]]
+    assert not [pid for pid in slow if Path(f"/proc/{pid}").exists()], "the call still in flight was left running"
+
+
 def test_timeout_escalates_to_sigkill_when_the_child_ignores_sigterm(tmp_path, monkeypatch):
     monkeypatch.setattr(qlik_module, "_KILL_GRACE", 0.3)
     binary = child(tmp_path, """

@@ -1,6 +1,7 @@
 """`qlik-migrate doctor`: every precondition of a migration, one line each, with the fix."""
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from dataclasses import dataclass
@@ -81,15 +82,16 @@ async def checks(conn: Connection, *, spaces: list[tuple[str, str]], export_dir:
     out.append(await flag_check(qlik, conn.state_dir))
     source_ok = await _context(out, qlik, conn.source_context, "windows", "--source-context", conn.insecure)
     target_ok = await _context(out, qlik, conn.target_context, "cloud", "--target-context", conn.insecure)
-    if source_ok:
-        source = Source(qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch)
-        try:
-            out.append(Result("source answers", "pass", f"{await source.app_count()} apps visible through QRS"))
-        except QlikCommandFailed as e:
-            out.append(Result("source answers", "fail", explain(e, conn.source_context),
-                              "check the JWT virtual proxy and --insecure"))
-    if target_ok:
-        await _target(found, Target(qlik, conn.target_context, scratch=conn.scratch), conn, spaces)
+    # The site's and the tenant's first answers are independent round trips: asked at once, listed
+    # in a fixed order.
+    source_results: list[Result] = []
+    target_results: list[Result] = []
+    await asyncio.gather(
+        _source(source_results, Source(qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch),
+                conn) if source_ok else _nothing(),
+        _target(found, target_results, Target(qlik, conn.target_context, scratch=conn.scratch), conn, spaces)
+        if target_ok else _nothing())
+    out += source_results + target_results
     if export_dir is not None:
         export_dir_check(out, export_dir, room)
     return found
@@ -107,11 +109,22 @@ async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str
     return True
 
 
-async def _target(found: Findings, target: Target, conn: Connection, wanted: list[tuple[str, str]]) -> None:
-    out = found.results
+async def _nothing() -> None:
+    return None
+
+
+async def _source(out: list[Result], source: Source, conn: Connection) -> None:
     try:
-        me = await target.me()
-        spaces = await target.spaces()
+        out.append(Result("source answers", "pass", f"{await source.app_count()} apps visible through QRS"))
+    except QlikCommandFailed as e:
+        out.append(Result("source answers", "fail", explain(e, conn.source_context),
+                          "check the JWT virtual proxy and --insecure"))
+
+
+async def _target(found: Findings, out: list[Result], target: Target, conn: Connection,
+                  wanted: list[tuple[str, str]]) -> None:
+    try:
+        me, spaces = await asyncio.gather(target.me(), target.spaces())
     except QlikCommandFailed as e:
         out.append(Result("target answers", "fail", explain(e, conn.target_context), "update the context's API key"))
         return
