@@ -79,7 +79,20 @@ async def checks(conn: Connection, *, spaces: list[tuple[str, str]], export_dir:
     except QlikError as e:
         out.append(Result("qlik-cli", "fail", str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
         return found
-    out.append(await flag_check(qlik, conn.state_dir))
+    # The flag check reads ~30 --help texts (local, but a process each): while the site and tenant
+    # answer the checks below; its line comes right after the version's.
+    flags = asyncio.ensure_future(flag_check(qlik, conn.state_dir))
+    try:
+        await _connections(found, conn, spaces)
+    finally:
+        out.insert(1, await flags)
+    if export_dir is not None:
+        export_dir_check(out, export_dir, room)
+    return found
+
+
+async def _connections(found: Findings, conn: Connection, spaces: list[tuple[str, str]]) -> None:
+    out, qlik = found.results, found.qlik
     source_ok = await _context(out, qlik, conn.source_context, "windows", "--source-context", conn.insecure)
     target_ok = await _context(out, qlik, conn.target_context, "cloud", "--target-context", conn.insecure)
     # The site's and the tenant's first answers are independent round trips: asked at once, listed
@@ -92,9 +105,6 @@ async def checks(conn: Connection, *, spaces: list[tuple[str, str]], export_dir:
         _target(found, target_results, Target(qlik, conn.target_context, scratch=conn.scratch), conn, spaces)
         if target_ok else _nothing())
     out += source_results + target_results
-    if export_dir is not None:
-        export_dir_check(out, export_dir, room)
-    return found
 
 
 async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str, insecure: bool) -> bool:
