@@ -70,11 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         record.fault = "sim-crash"
     _write(sys.stdout, out)
     _write(sys.stderr, err)
-    _log(state, argv, record, code, start)
+    log_call(state, argv, record, code, start)
     return code
 
 
-def _log(state: str, argv: list[str], record: _Record, code: int, start: float) -> None:
+def log_call(state: str, argv: list[str], record: _Record, code: int, start: float) -> None:
+    """One line of the world's call log (shared with `qlik-sim serve`, which logs each request)."""
     entry = {
         "ts": iso_now(start),
         "pid": os.getpid(),

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
-from qliksim import faults, runtime
+from qliksim import faults
 from qliksim.argv import Invocation
 from qliksim.call import Call
 from qliksim.errors import SimError
-from qliksim.output import iso_now, json_line
-from qliksim.qlik import _Record, apply_model
+from qliksim.qlik import _Record, apply_model, log_call
 from qliksim.store import Tx, connect, meta
 from qliksim.surface import COMMANDS
 
@@ -74,19 +72,7 @@ def run(state: str, base_url: str, caller: Caller, path: str, flags: dict[str, A
         raise
     finally:
         conn.close()
-        entry = {
-            "ts": iso_now(start),
-            "pid": os.getpid(),
-            "argv": ["serve", via or path],
-            "command": record.command,
-            "context": record.context,
-            "tier": record.tier,
-            "exit": code,
-            "start": round(start, 6),
-            "end": round(time.time(), 6),
-            "fault": record.fault,
-        }
-        runtime.append_log(state, json_line(entry))
+        log_call(state, ["serve", via or path], record, code, start)
 
 
 _WAIT = re.compile(r"wait (\d+) seconds")
