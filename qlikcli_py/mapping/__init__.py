@@ -29,6 +29,7 @@ from __future__ import annotations
 from qlikcli_py.mapping.mapping_file import read_mapping_file
 from qlikcli_py.mapping.options import DEFAULT_LOOKUP
 from qlikcli_py.mapping.options import DEFAULT_ON_UNMATCHED
+from qlikcli_py.mapping.options import LOOKUPS
 from qlikcli_py.mapping.options import SOURCES
 from qlikcli_py.mapping.options import MappingOptions
 from qlikcli_py.mapping.options import OnUnmatched
@@ -41,7 +42,7 @@ from qlikcli_py.mapping.rules import parse_rule
 from qlikcli_py.mapping.users import UserIndex
 
 __all__ = [
-    "DEFAULT_LOOKUP", "DEFAULT_ON_UNMATCHED", "SOURCES", "MappingOptions", "OnUnmatched", "OwnerMapper",
+    "DEFAULT_LOOKUP", "DEFAULT_ON_UNMATCHED", "LOOKUPS", "SOURCES", "MappingOptions", "OnUnmatched", "OwnerMapper",
     "Resolution", "UnmatchedOwners", "UserIndex", "load_options", "parse_on_unmatched", "parse_rule",
     "read_mapping_file",
 ]
