@@ -144,9 +144,10 @@ def mapping_options(f: F) -> F:
             help="CSV with columns source,target: DIR\\user or email -> cloud user id, subject or email."),
         opt("--rewrite", "rewrite", multiple=True,
             help="Rewrite rule, e.g. 'ACME\\{userId}={userId}@acme.com' (repeatable)."),
-        opt("--lookup", type=click.Choice(LOOKUPS), default=DEFAULT_LOOKUP, show_default=True,
+        opt("--lookup", type=click.Choice([str(lookup) for lookup in LOOKUPS]), default=str(DEFAULT_LOOKUP),
+            show_default=True,
             help="How cloud users are looked up: per owner, one listing, or whichever is cheaper."),
-        opt("--on-unmatched", default=DEFAULT_ON_UNMATCHED, show_default=True,
+        opt("--on-unmatched", default=str(DEFAULT_ON_UNMATCHED), show_default=True,
             help="skip (object stays with the migration identity), fail (stop before any change) or assign:USER."),
     ]):
         f = deco(f)

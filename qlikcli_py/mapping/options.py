@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from qlikcli_py.errors import UsageProblem
@@ -13,10 +14,34 @@ from qlikcli_py.mapping.mapping_file import read_mapping_file
 from qlikcli_py.mapping.rules import Rule
 from qlikcli_py.mapping.rules import parse_rule
 
-SOURCES = ("mapping", "rules", "subject", "email")
-LOOKUPS = ("auto", "filter", "listing")
-DEFAULT_LOOKUP = "auto"
-DEFAULT_ON_UNMATCHED = "skip"
+
+class MatchSource(StrEnum):
+    """Where an owner's cloud user was found (Resolution.rule); FALLBACK is --on-unmatched assign,
+    not a source --match-order can name."""
+
+    MAPPING = "mapping"
+    RULES = "rules"
+    SUBJECT = "subject"
+    EMAIL = "email"
+    FALLBACK = "fallback"
+
+
+class Lookup(StrEnum):
+    AUTO = "auto"  # whichever costs fewer calls for the owners at hand
+    FILTER = "filter"  # one filtered `user ls` per attribute value
+    LISTING = "listing"  # one listing of every user
+
+
+class UnmatchedMode(StrEnum):
+    SKIP = "skip"
+    FAIL = "fail"
+    ASSIGN = "assign"
+
+
+SOURCES = (MatchSource.MAPPING, MatchSource.RULES, MatchSource.SUBJECT, MatchSource.EMAIL)
+LOOKUPS = tuple(Lookup)
+DEFAULT_LOOKUP = Lookup.AUTO
+DEFAULT_ON_UNMATCHED = UnmatchedMode.SKIP
 DEFAULT_LISTING_THRESHOLD = 20
 ON_UNMATCHED_HELP = "skip, fail or assign:USER (USER = a cloud user id, subject or email)"
 
@@ -37,9 +62,9 @@ class OnUnmatched:
     user: str | None = None
 
     def __post_init__(self) -> None:
-        if self.mode not in ("skip", "fail", "assign"):
+        if self.mode not in tuple(UnmatchedMode):
             raise UsageProblem(f"--on-unmatched must be {ON_UNMATCHED_HELP}, not {_show(self.mode)}")
-        if (self.mode == "assign") != bool(self.user):
+        if (self.mode == UnmatchedMode.ASSIGN) != bool(self.user):
             raise UsageProblem(f"--on-unmatched must be {ON_UNMATCHED_HELP}: only assign takes a user")
 
 
@@ -48,10 +73,10 @@ def parse_on_unmatched(text: str) -> OnUnmatched:
     value = (text or "").strip()
     mode, sep, user = value.partition(":")
     mode = mode.strip().lower()
-    if not sep and mode in ("skip", "fail"):
-        return OnUnmatched(mode, None)
-    if sep and mode == "assign" and user.strip():
-        return OnUnmatched("assign", user.strip())
+    if not sep and mode in (UnmatchedMode.SKIP, UnmatchedMode.FAIL):
+        return OnUnmatched(UnmatchedMode(mode), None)
+    if sep and mode == UnmatchedMode.ASSIGN and user.strip():
+        return OnUnmatched(UnmatchedMode.ASSIGN, user.strip())
     raise UsageProblem(f"--on-unmatched must be {ON_UNMATCHED_HELP}, not {_show(value)}")
 
 
@@ -70,7 +95,7 @@ def parse_order(text: str | None) -> tuple[str, ...]:
         return SOURCES
     names = tuple(part.strip().lower() for part in text.split(","))
     _check_order(names)
-    return names
+    return tuple(MatchSource(name) for name in names)
 
 
 def load_options(order: str | None, mapping_file: Path | None, rules: Sequence[str], lookup: str,
@@ -112,10 +137,10 @@ def compile_options(options: MappingOptions) -> Compiled:
     if options.listing_threshold < 0:
         raise UsageProblem(f"listing threshold must be 0 or more, not {options.listing_threshold}")
     # A file or rules the order leaves out would be silently ignored: say so instead.
-    if options.mapping_file is not None and "mapping" not in options.order:
+    if options.mapping_file is not None and MatchSource.MAPPING not in options.order:
         raise UsageProblem(f"--mapping-file was given but --match-order {','.join(options.order)} "
                            "leaves out mapping")
-    if options.rules and "rules" not in options.order:
+    if options.rules and MatchSource.RULES not in options.order:
         raise UsageProblem(f"--rewrite was given but --match-order {','.join(options.order)} leaves out rules")
     mapping = read_mapping_file(options.mapping_file) if options.mapping_file is not None else {}
     return Compiled(options.order, mapping, tuple(parse_rule(r) for r in options.rules))

@@ -26,7 +26,7 @@ class UnmatchedOwners(MigrationError):
 class Resolution:
     owner: SourceOwner
     user: CloudUser | None  # None when unmatched
-    rule: str | None  # "mapping" | "rules" | "subject" | "email" | "fallback"
+    rule: str | None  # a MatchSource (mapping.options), None when unmatched
     detail: str  # how it matched, or why not
     candidates: tuple[CloudUser, ...] = ()  # an ambiguous owner's eligible users, none chosen
 

@@ -12,7 +12,10 @@ from typing import TypeVar
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.escapes import escape_controls as _show
 from qlikcli_py.filters import scim_eq
+from qlikcli_py.mapping.options import Lookup
 from qlikcli_py.mapping.options import MappingOptions
+from qlikcli_py.mapping.options import MatchSource
+from qlikcli_py.mapping.options import UnmatchedMode
 from qlikcli_py.mapping.options import compile_options
 from qlikcli_py.mapping.outcomes import Outcome
 from qlikcli_py.mapping.outcomes import Resolution
@@ -51,7 +54,7 @@ class OwnerMapper:
         self._options = options
         self._compiled = compile_options(options)
         self.lookups = 0
-        self.strategy: str | None = None
+        self.strategy: Lookup | None = None
         self._index: UserIndex | None = None
         self._found: dict[tuple[str, str], tuple[CloudUser, ...]] = {}
         self._pending: dict[tuple[str, str], asyncio.Task[tuple[CloudUser, ...]]] = {}
@@ -66,7 +69,7 @@ class OwnerMapper:
         todo = [o for o in wanted if o not in self._resolved]
         # The fallback user is checked on the first call even when everyone matched: finding it
         # missing only when a later app has an unmatched owner would stop a run half done.
-        need_fallback = self._options.on_unmatched.mode == "assign" and self._fallback is None
+        need_fallback = self._options.on_unmatched.mode == UnmatchedMode.ASSIGN and self._fallback is None
         if todo or need_fallback:
             await self._choose_strategy(len(todo))
         if need_fallback:
@@ -75,7 +78,7 @@ class OwnerMapper:
         for resolution in decided:
             self._resolved[resolution.owner] = self._with_fallback(resolution)
         result = {o.id: self._resolved[o] for o in wanted}
-        if self._options.on_unmatched.mode == "fail":
+        if self._options.on_unmatched.mode == UnmatchedMode.FAIL:
             fail_if_unmatched(result.values())
         return result
 
@@ -84,14 +87,14 @@ class OwnerMapper:
         if self._index is not None:
             return
         lookup = self._options.lookup
-        listing = lookup == "listing" or (lookup == "auto" and owners > self._options.listing_threshold)
+        listing = lookup == Lookup.LISTING or (lookup == Lookup.AUTO and owners > self._options.listing_threshold)
         if listing:
-            self.strategy = "listing"
+            self.strategy = Lookup.LISTING
             self.lookups += 1
             self._index = UserIndex(await self._target.all_users())
             self._found.clear()  # the index answers everything from now on
         else:
-            self.strategy = "filter"
+            self.strategy = Lookup.FILTER
 
     async def _query(self, attr: str, value: str) -> tuple[CloudUser, ...]:
         """Every user (any status) whose `attr` equals `value`, ignoring case."""
@@ -165,8 +168,8 @@ class OwnerMapper:
         return Resolution(owner, None, None, reason(looked_for, notes))
 
     def _evaluate(self, source: str, owner: SourceOwner) -> Awaitable[Outcome]:
-        return {"mapping": self._by_mapping, "rules": self._by_rules,
-                "subject": self._by_subject, "email": self._by_email}[source](owner)
+        return {MatchSource.MAPPING: self._by_mapping, MatchSource.RULES: self._by_rules,
+                MatchSource.SUBJECT: self._by_subject, MatchSource.EMAIL: self._by_email}[MatchSource(source)](owner)
 
     async def _by_mapping(self, owner: SourceOwner) -> Outcome:
         mapping = self._compiled.mapping
@@ -219,7 +222,7 @@ class OwnerMapper:
         if resolution.matched or self._fallback is None:
             return resolution
         owner = resolution.owner
-        return Resolution(owner, self._fallback, "fallback",
+        return Resolution(owner, self._fallback, MatchSource.FALLBACK,
                           f"fallback user standing in for {owner_label(owner)}: {resolution.detail}")
 
 
