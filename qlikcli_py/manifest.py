@@ -16,8 +16,6 @@ CSV: a header row with any of app_id, stream, filter, shared_space, managed_spac
 """
 from __future__ import annotations
 
-import csv
-import io
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,8 @@ from qlikcli_py.filters import is_guid
 from qlikcli_py.filters import qrs_eq
 from qlikcli_py.planning import AppSpec
 from qlikcli_py.source import Source
+from qlikcli_py.user_files import read_csv
+from qlikcli_py.user_files import read_text
 
 COLUMNS = ("app_id", "stream", "filter", "shared_space", "managed_space", "skip_data")
 _TOML_KEYS = {"id": "app_id", "app_id": "app_id", "stream": "stream", "filter": "filter",
@@ -46,14 +46,7 @@ class Row:
 
 
 def load(path: Path, *, shared: str, managed: str, skip_data: bool) -> list[Row]:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise UsageProblem(f"cannot read manifest {path}: {e.strerror}") from e
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise UsageProblem(f"manifest {path} is not UTF-8 (byte {e.start}): save it as UTF-8") from e
+    text = read_text(path, "manifest")
     rows = _toml_rows(path, text) if path.suffix.lower() == ".toml" else _csv_rows(path, text)
     if not rows:
         raise UsageProblem(f"manifest {path} lists no apps")
@@ -113,23 +106,14 @@ def _toml_fields(where: str, table: Any, allow: tuple[str, ...] | None = None) -
 
 
 def _csv_rows(path: Path, text: str) -> list[Row]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        raise UsageProblem(f"manifest {path}: unknown columns {unknown}; allowed: {', '.join(COLUMNS)}")
     rows = []
-    for line_no, record in enumerate(reader, 2):
-        if None in record:
-            raise UsageProblem(f"{path} line {line_no}: more values than columns")
-        values = {k: (v or "").strip() for k, v in record.items()}
-        if not any(values.values()):
-            continue
+    for record in read_csv(path, "manifest", text, allowed=COLUMNS, hint=f"allowed: {', '.join(COLUMNS)}"):
+        values = dict(record.values)
+        where = f"{path} line {record.line}"
         skip = values.pop("skip_data", "")
         if skip.lower() not in ("", "true", "false", "yes", "no", "1", "0"):
-            raise UsageProblem(f"{path} line {line_no}: skip_data must be true or false, not {skip!r}")
-        rows.append(Row(where=f"{path} line {line_no}",
-                        skip_data=None if not skip else skip.lower() in ("true", "yes", "1"), **values))
+            raise UsageProblem(f"{where}: skip_data must be true or false, not {skip!r}")
+        rows.append(Row(where=where, skip_data=None if not skip else skip.lower() in ("true", "yes", "1"), **values))
     return rows
 
 

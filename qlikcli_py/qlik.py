@@ -41,6 +41,11 @@ from qlikcli_py.vocabulary import Tier
 
 log = structlog.get_logger("qlik")
 
+# The defaults every entry point shares (flags, Connection, this class): each defined here once.
+DEFAULT_BINARY = "qlik"
+DEFAULT_WORKERS = 4  # qlik processes in flight at once
+DEFAULT_CALL_TIMEOUT = 300.0  # seconds before one call is abandoned (export and import get longer)
+
 INSTALL_HINT = (
     "install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/ "
     "(or pass --qlik-bin PATH)"
@@ -83,11 +88,11 @@ def child_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
 class Qlik:
     def __init__(
         self,
-        binary: str = "qlik",
+        binary: str = DEFAULT_BINARY,
         *,
         pacer: Pacer | None = None,
-        workers: int = 4,
-        timeout: float = 300.0,
+        workers: int = DEFAULT_WORKERS,
+        timeout: float = DEFAULT_CALL_TIMEOUT,
         retries: int = 4,
         env: Mapping[str, str] | None = None,
     ) -> None:

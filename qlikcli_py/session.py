@@ -17,8 +17,13 @@ from qlikcli_py.errors import QlikError
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.models import Space
+from qlikcli_py.pacing import DEFAULT_READ_PER_MIN
 from qlikcli_py.pacing import DEFAULT_WINDOW
+from qlikcli_py.pacing import DEFAULT_WRITE_PER_MIN
 from qlikcli_py.pacing import Pacer
+from qlikcli_py.qlik import DEFAULT_BINARY
+from qlikcli_py.qlik import DEFAULT_CALL_TIMEOUT
+from qlikcli_py.qlik import DEFAULT_WORKERS
 from qlikcli_py.qlik import Qlik
 from qlikcli_py.source import Source
 from qlikcli_py.target import Target
@@ -32,13 +37,13 @@ class Connection:
 
     source_context: str
     target_context: str
-    qlik_bin: str = "qlik"
+    qlik_bin: str = DEFAULT_BINARY
     insecure: bool = False
-    workers: int = 4
-    read_rate: float = 1000.0
-    write_rate: float = 100.0
+    workers: int = DEFAULT_WORKERS
+    read_rate: float = DEFAULT_READ_PER_MIN
+    write_rate: float = DEFAULT_WRITE_PER_MIN
     rate_window: float = DEFAULT_WINDOW
-    timeout: float = 300.0
+    timeout: float = DEFAULT_CALL_TIMEOUT
     scratch: Path = field(default_factory=lambda: Path("."))
     state_dir: Path | None = None  # where the calls of earlier runs are counted (call_log.py)
 
@@ -58,12 +63,16 @@ class Session:
 
     @property
     def admin_apps(self) -> bool:
-        """An OAuth client with admin.apps may change owners of objects it does not own, and sees
-        every private object (https://qlik.dev/manage/platform-operations/private-content-bots/).
-        Read from `user me` (subject `qlikbot\\...`, assignedScopes): INFERRED, held in fixtures."""
-        scopes = self.me.get("assignedScopes") or []
-        names = {s if isinstance(s, str) else str(s.get("name", "")) for s in scopes}
-        return "admin.apps" in names
+        return has_admin_apps(self.me)
+
+
+def has_admin_apps(me: dict[str, Any]) -> bool:
+    """An OAuth client with admin.apps may change owners of objects it does not own, and sees
+    every private object (https://qlik.dev/manage/platform-operations/private-content-bots/).
+    Read from `user me` (subject `qlikbot\\...`, assignedScopes): INFERRED, held in fixtures."""
+    scopes = me.get("assignedScopes") or []
+    names = {s if isinstance(s, str) else str(s.get("name", "")) for s in scopes}
+    return "admin.apps" in names
 
 
 def make_qlik(conn: Connection) -> Qlik:

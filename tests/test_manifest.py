@@ -33,8 +33,12 @@ def test_toml_defaults_and_stream_rows(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [
-    ("m.csv", f"app_id,colour\n{A1},red\n", "unknown columns ['colour']"),
+    ("m.csv", f"app_id,colour\n{A1},red\n", "unknown column colour"),
     ("m.csv", f"app_id\n{A1}\n{A1}\n", "line 3 repeats"),
+    # the same strict reader as the mapping file (user_files.read_csv): no short row, no open quote
+    ("m.csv", f"app_id,stream\n{A1}\n", "line 2: 1 values, but the header has 2"),
+    ("m.csv", f"app_id,stream\n\"{A1},\n", "line 2: unexpected end of data"),
+    ("m.csv", "app_id,app_id\n", "column app_id appears twice"),
     ("m.csv", "app_id\nnot-a-guid\n", "is not a QRS app id"),
     ("m.csv", "app_id,stream\n,\n", "lists no apps"),
     ("m.csv", f"app_id,stream\n{A1},Sales\n", "exactly one of app_id, stream or filter"),
@@ -47,6 +51,12 @@ def test_bad_manifests_say_what_and_where(tmp_path, name, text, message):
         manifest.load(path, shared="Dev", managed="Fin", skip_data=False)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_utf16_is_refused_naming_the_fix(tmp_path):
+    path = _write(tmp_path, "m.csv", f"app_id\n{A1}\n", encoding="utf-16")
+    with pytest.raises(UsageProblem, match="line 1: the file is UTF-16; save it as UTF-8"):
+        manifest.load(path, shared="Dev", managed="Fin", skip_data=False)
 
 
 def test_bad_encoding_is_one_line(tmp_path):

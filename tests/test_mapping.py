@@ -20,7 +20,7 @@ from qlikcli_py.mapping import MappingOptions
 from qlikcli_py.mapping import OnUnmatched
 from qlikcli_py.mapping import OwnerMapper
 from qlikcli_py.mapping import Resolution
-from qlikcli_py.mapping import _UserIndex
+from qlikcli_py.mapping import UserIndex
 from qlikcli_py.mapping import load_options
 from qlikcli_py.mapping import parse_on_unmatched
 from qlikcli_py.mapping import parse_rule
@@ -333,7 +333,7 @@ def test_listing_index_stays_small() -> None:
                        email=f"user{i}@acme.example.com") for i in range(20_000)]
     tracemalloc.start()
     try:
-        index = _UserIndex(iter(users))
+        index = UserIndex(iter(users))
         per_user = tracemalloc.get_traced_memory()[0] / len(users)
     finally:
         tracemalloc.stop()

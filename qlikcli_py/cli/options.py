@@ -12,8 +12,18 @@ import click
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import is_guid
 from qlikcli_py.ledger import default_state_dir
+from qlikcli_py.mapping import DEFAULT_LOOKUP
+from qlikcli_py.mapping import DEFAULT_ON_UNMATCHED
+from qlikcli_py.mapping import LOOKUPS
+from qlikcli_py.mapping import SOURCES
 from qlikcli_py.mapping import load_options
+from qlikcli_py.pacing import DEFAULT_READ_PER_MIN
+from qlikcli_py.pacing import DEFAULT_WINDOW
+from qlikcli_py.pacing import DEFAULT_WRITE_PER_MIN
 from qlikcli_py.planning import AppSpec
+from qlikcli_py.qlik import DEFAULT_BINARY
+from qlikcli_py.qlik import DEFAULT_CALL_TIMEOUT
+from qlikcli_py.qlik import DEFAULT_WORKERS
 from qlikcli_py.session import Connection
 from qlikcli_py.settings import Settings
 from qlikcli_py.workflow import RunOptions
@@ -93,19 +103,19 @@ def connection_options(f: F) -> F:
         config_option,
         opt("--source-context", default="", help="qlik-cli context of the client-managed site (server-type windows)."),
         opt("--target-context", default="", help="qlik-cli context of the Qlik Cloud tenant."),
-        opt("--qlik-bin", default="qlik", show_default=True, help="Path or name of the qlik-cli binary."),
+        opt("--qlik-bin", default=DEFAULT_BINARY, show_default=True, help="Path or name of the qlik-cli binary."),
         opt("--insecure", is_flag=True, help="Accept the client-managed site's self-signed certificate."),
         opt("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
             help="Ledger, lock and scratch files [default: $XDG_STATE_HOME/qlik-migrate]."),
-        opt("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
+        opt("--workers", type=click.IntRange(1, 64), default=DEFAULT_WORKERS, show_default=True,
             help="qlik processes in flight at once."),
-        opt("--write-rate", type=click.FloatRange(0), default=100.0, show_default=True,
+        opt("--write-rate", type=click.FloatRange(0), default=DEFAULT_WRITE_PER_MIN, show_default=True,
             help="Tier 2 (write) calls per minute per identity; 0 turns pacing off."),
-        opt("--read-rate", type=click.FloatRange(0), default=1000.0, show_default=True,
+        opt("--read-rate", type=click.FloatRange(0), default=DEFAULT_READ_PER_MIN, show_default=True,
             help="Tier 1 (read) calls per minute per identity; 0 turns pacing off."),
-        opt("--rate-window", type=click.FloatRange(1), default=300.0, show_default=True,
+        opt("--rate-window", type=click.FloatRange(1), default=DEFAULT_WINDOW, show_default=True,
             help="Seconds over which Qlik evaluates the rates: up to rate x window calls go at once."),
-        opt("--call-timeout", type=click.FloatRange(1), default=300.0, show_default=True,
+        opt("--call-timeout", type=click.FloatRange(1), default=DEFAULT_CALL_TIMEOUT, show_default=True,
             help="Seconds before one qlik call is abandoned (export and import get an hour)."),
     ]):
         f = deco(f)
@@ -128,14 +138,16 @@ def selection_options(f: F) -> F:
 
 def mapping_options(f: F) -> F:
     for deco in reversed([
-        opt("--match-order", default=None, help="Owner matching sources in order [default: mapping,rules,subject,email]."),
+        opt("--match-order", default=None,
+            help=f"Owner matching sources in order [default: {','.join(SOURCES)}]."),
         opt("--mapping-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
             help="CSV with columns source,target: DIR\\user or email -> cloud user id, subject or email."),
         opt("--rewrite", "rewrite", multiple=True,
             help="Rewrite rule, e.g. 'ACME\\{userId}={userId}@acme.com' (repeatable)."),
-        opt("--lookup", type=click.Choice(["auto", "filter", "listing"]), default="auto", show_default=True,
+        opt("--lookup", type=click.Choice([str(lookup) for lookup in LOOKUPS]), default=str(DEFAULT_LOOKUP),
+            show_default=True,
             help="How cloud users are looked up: per owner, one listing, or whichever is cheaper."),
-        opt("--on-unmatched", default="skip", show_default=True,
+        opt("--on-unmatched", default=str(DEFAULT_ON_UNMATCHED), show_default=True,
             help="skip (object stays with the migration identity), fail (stop before any change) or assign:USER."),
     ]):
         f = deco(f)
@@ -173,10 +185,11 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
     state_dir = p.get("state_dir") or default_state_dir()
     conn = Connection(
         source_context=p.get("source_context", ""), target_context=p.get("target_context", ""),
-        qlik_bin=p.get("qlik_bin", "qlik"), insecure=p.get("insecure", False), workers=p.get("workers", 4),
-        read_rate=p.get("read_rate", 1000.0), write_rate=p.get("write_rate", 100.0),
-        rate_window=p.get("rate_window", 300.0),
-        timeout=p.get("call_timeout", 300.0),
+        qlik_bin=p.get("qlik_bin", DEFAULT_BINARY), insecure=p.get("insecure", False),
+        workers=p.get("workers", DEFAULT_WORKERS),
+        read_rate=p.get("read_rate", DEFAULT_READ_PER_MIN), write_rate=p.get("write_rate", DEFAULT_WRITE_PER_MIN),
+        rate_window=p.get("rate_window", DEFAULT_WINDOW),
+        timeout=p.get("call_timeout", DEFAULT_CALL_TIMEOUT),
     )
     for app_id in p.get("app_ids", ()):  # checked before anything runs, not after the preflight
         if not is_guid(app_id.strip()):
@@ -187,7 +200,7 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
     if p.get("manifest") is not None and not specs:
         specs = [AppSpec("", p.get("shared_space", ""), p.get("managed_space", ""), p.get("skip_data", False))]
     mapping = load_options(p.get("match_order"), p.get("mapping_file"), tuple(p.get("rewrite", ())),
-                           p.get("lookup", "auto"), p.get("on_unmatched", "skip"))
+                           p.get("lookup", DEFAULT_LOOKUP), p.get("on_unmatched", DEFAULT_ON_UNMATCHED))
     run = RunOptions(export_dir=export_dir or state_dir / "exports", force=force, max_imports=max_imports,
                      keep_exports=keep_exports)
     return Settings(conn=conn, state_dir=Path(state_dir), specs=specs, mapping=mapping, run=run,

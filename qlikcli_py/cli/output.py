@@ -2,25 +2,18 @@
 whatever an app name, title or qlik message contains."""
 from __future__ import annotations
 
-import re
-
 import click
 import structlog
 
+from qlikcli_py.escapes import escape_controls
 from qlikcli_py.redact import redact_text
 
 PREFIX = "qlik-migrate: "
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 def one_line(text: str) -> str:
     """Control characters (newlines included) shown as escapes, secrets masked."""
-    return _CONTROL.sub(_escape, redact_text(text))
-
-
-def _escape(m: re.Match[str]) -> str:
-    n = ord(m.group())
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
+    return escape_controls(redact_text(text))
 
 
 def problem(text: str) -> None:

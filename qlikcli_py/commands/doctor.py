@@ -19,6 +19,7 @@ from qlikcli_py.qlik import Qlik
 from qlikcli_py.session import Connection
 from qlikcli_py.session import check_context
 from qlikcli_py.session import explain
+from qlikcli_py.session import has_admin_apps
 from qlikcli_py.session import make_qlik
 from qlikcli_py.session import resolve_space
 from qlikcli_py.source import Source
@@ -141,8 +142,7 @@ async def _target(found: Findings, out: list[Result], target: Target, conn: Conn
     found.me, found.spaces = me, spaces
     out.append(Result("target answers", "pass",
                       f"identity {me.get('name', '')} ({me.get('id')}), {len(spaces)} spaces"))
-    scopes = {s if isinstance(s, str) else str(s.get("name", "")) for s in me.get("assignedScopes") or []}
-    if "admin.apps" in scopes:
+    if has_admin_apps(me):
         out.append(Result("ownership repair", "info", "identity has admin.apps: it can change owners of objects "
                           "it does not own, so a rerun can repair any owner, and verify sees every object"))
     else:

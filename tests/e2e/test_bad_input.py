@@ -246,7 +246,7 @@ def test_garbage_after_an_import_fails_the_run_and_the_rerun_adopts_the_import(s
 # -- manifests and mapping files ------------------------------------------------------------------
 @pytest.mark.parametrize(("name", "data", "needles"), [
     ("apps.csv", "app_id,shared_sapce\n{app},Finance Dev\n",
-     ["unknown columns ['shared_sapce']", "allowed: app_id, stream, filter"]),
+     ["unknown column shared_sapce", "allowed: app_id, stream, filter"]),
     ("apps.csv", "app_id\n{app}\n{APP}\n", ["line 3 repeats", "line 2", "remove one"]),
     ("apps.csv", "app_id,stream\n,Ventes \xc9t\xe9\n", ["is not UTF-8", "save it as UTF-8"]),
     ("apps.toml", '[[app]]\nid = "{app}"\n[[app]]\nid = "{app}"\n', ["#2 repeats", "#1", "remove one"]),
