@@ -15,8 +15,8 @@ from qlikcli_py.ledger import default_state_dir
 from qlikcli_py.mapping import load_options
 from qlikcli_py.planning import AppSpec
 from qlikcli_py.session import Connection
+from qlikcli_py.settings import RunOptions
 from qlikcli_py.settings import Settings
-from qlikcli_py.workflow import RunOptions
 
 F = Callable[..., Any]
 
