@@ -68,8 +68,7 @@ class Verifier:
             checks.append(self._check(plan, obj, "managed", rec.identity_id))
 
         async def inspect(check: Check) -> None:
-            await self._inspect(managed, check, check.object_id in visible, evidence.get(check.object_id),
-                                session_name)
+            await self._inspect(managed, check, evidence.get(check.object_id), session_name)
 
         await fan_out(checks, inspect, self.s.qlik.workers)
         known = {o.object_id for o in plan.objects}
@@ -94,15 +93,15 @@ class Verifier:
         return Check(plan.app.id, plan.app.name, where, obj.object_id, obj.type, obj.title, obj.state.value,
                      owner.key if owner else "", expected)
 
-    async def _inspect(self, app_id: str, check: Check, listed: bool, ledger_row: Any, session: str) -> None:
+    async def _inspect(self, app_id: str, check: Check, ledger_row: Any, session: str) -> None:
         try:
             found = await self.s.target.layout(app_id, check.object_id, check.type, session=session)
         except QlikCommandFailed as e:
-            self._unseen(check, e, listed, ledger_row)
+            self._unseen(check, e, ledger_row)
             return
         self._compare(check, found)
 
-    def _unseen(self, check: Check, exc: QlikCommandFailed, listed: bool, ledger_row: Any) -> None:
+    def _unseen(self, check: Check, exc: QlikCommandFailed, ledger_row: Any) -> None:
         if exc.kind == FailureKind.NOT_FOUND:
             if check.type in NOT_REASSIGNABLE:
                 check.status, check.detail = CheckStatus.NOT_CHECKED, "not an engine object in Qlik Cloud"
