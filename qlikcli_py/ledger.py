@@ -25,6 +25,10 @@ import orjson
 from qlikcli_py.errors import LockHeld
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.vocabulary import STEPS
+from qlikcli_py.vocabulary import AppStatus
+from qlikcli_py.vocabulary import CleanupStatus
+from qlikcli_py.vocabulary import ObjectStatus
+from qlikcli_py.vocabulary import Step
 
 LEDGER_VERSION = 1
 LEDGER_FILE = "ledger.sqlite"
@@ -240,9 +244,9 @@ class Ledger:
         with self.tx() as db:
             db.execute(
                 """INSERT INTO apps(source_app_id, name, source_modified, shared_space_id, managed_space_id,
-                                    status, updated_at) VALUES (?,?,?,?,?, 'pending', ?)
+                                    status, updated_at) VALUES (?,?,?,?,?,?,?)
                    ON CONFLICT(source_app_id) DO NOTHING""",
-                (source_app_id, name, modified, shared, managed, now()),
+                (source_app_id, name, modified, shared, managed, AppStatus.PENDING, now()),
             )
         record = self.app(source_app_id)
         assert record is not None
@@ -266,11 +270,11 @@ class Ledger:
                             "superseded_at": now(), "reason": reason})
         with self.tx() as db:
             db.execute(
-                """UPDATE apps SET status='pending', step='', source_modified=?, export_path=NULL,
+                """UPDATE apps SET status=?, step='', source_modified=?, export_path=NULL,
                    export_size=NULL, export_sha256=NULL, import_started_at=NULL, imported_app_id=NULL,
                    copy_started_at=NULL, copy_app_id=NULL, error=NULL, history=?, updated_at=?
                    WHERE source_app_id=?""",
-                (modified, orjson.dumps(history).decode(), now(), source_app_id),
+                (AppStatus.PENDING, modified, orjson.dumps(history).decode(), now(), source_app_id),
             )
             db.execute("DELETE FROM objects WHERE source_app_id=?", (source_app_id,))
             db.execute("DELETE FROM cleanup WHERE source_app_id=?", (source_app_id,))
@@ -278,8 +282,8 @@ class Ledger:
     def record_import(self, source_app_id: str, imported_app_id: str) -> None:
         with self.tx() as db:
             db.execute("INSERT OR IGNORE INTO imports VALUES (?,?,?)", (source_app_id, imported_app_id, now()))
-            db.execute("UPDATE apps SET imported_app_id=?, step='import', updated_at=? WHERE source_app_id=?",
-                       (imported_app_id, now(), source_app_id))
+            db.execute("UPDATE apps SET imported_app_id=?, step=?, updated_at=? WHERE source_app_id=?",
+                       (imported_app_id, Step.IMPORT, now(), source_app_id))
 
     def imports_since(self, since_iso: str) -> int:
         return int(self.db.execute("SELECT count(*) FROM imports WHERE at >= ?", (since_iso,)).fetchone()[0])
@@ -303,21 +307,21 @@ class Ledger:
     def seed_objects(self, source_app_id: str, rows: Iterable[tuple[Any, ...]]) -> None:
         """rows: (object_id, type, title, state, source_owner_id, source_owner, target_owner_id,
         rule, status). A row already `done` keeps its result, and a row `sent` (outcome unknown)
-        keeps its status so the next attempt reads the truth first."""
+        keeps its status so the next attempt reads the truth first. ?1 and ?2 are those statuses."""
         stamp = now()
         with self.tx() as db:
             db.executemany(
                 """INSERT INTO objects(source_app_id, object_id, type, title, state, source_owner_id,
                        source_owner, target_owner_id, rule, status, updated_at)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                   VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                    ON CONFLICT(source_app_id, object_id) DO UPDATE SET
-                       target_owner_id = CASE WHEN objects.status IN ('done', 'sent')
+                       target_owner_id = CASE WHEN objects.status IN (?1, ?2)
                                               THEN objects.target_owner_id ELSE excluded.target_owner_id END,
-                       rule = CASE WHEN objects.status IN ('done', 'sent') THEN objects.rule ELSE excluded.rule END,
-                       status = CASE WHEN objects.status IN ('done', 'sent') THEN objects.status
+                       rule = CASE WHEN objects.status IN (?1, ?2) THEN objects.rule ELSE excluded.rule END,
+                       status = CASE WHEN objects.status IN (?1, ?2) THEN objects.status
                                      ELSE excluded.status END,
                        updated_at = excluded.updated_at""",
-                ((source_app_id, *r, stamp) for r in rows),
+                ((ObjectStatus.DONE, ObjectStatus.SENT, source_app_id, *r, stamp) for r in rows),
             )
 
     def objects(self, source_app_id: str, status: str | None = None) -> list[sqlite3.Row]:
@@ -345,8 +349,8 @@ class Ledger:
     def seed_cleanup(self, source_app_id: str, rows: Iterable[tuple[str, str, str]]) -> None:
         with self.tx() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO cleanup VALUES (?,?,?,?, 'pending')",
-                ((source_app_id, *r) for r in rows),
+                "INSERT OR IGNORE INTO cleanup VALUES (?,?,?,?,?)",
+                ((source_app_id, *r, CleanupStatus.PENDING) for r in rows),
             )
 
     def cleanup_rows(self, source_app_id: str) -> list[sqlite3.Row]:

@@ -88,6 +88,13 @@ class CloudObject:
 
 # Types that are part of the app itself rather than user content: never handed to a user.
 NOT_REASSIGNABLE = frozenset({"app_appscript", "loadmodel", "appprops", "embeddedsnapshot"})
+
+
+def reassignable(obj: SourceObject) -> bool:
+    """Users' content: handed to its owner's cloud user, removed from the development copy. Base
+    objects belong to the app owner; app structure is no user's."""
+    return obj.state is not State.BASE and obj.type not in NOT_REASSIGNABLE
+
 # Engine command group per object type (docs/qlik-surface.md).
 _GROUPS = {"bookmark": "bookmark", "snapshot": "bookmark", "dimension": "dimension", "measure": "measure"}
 

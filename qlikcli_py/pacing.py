@@ -29,7 +29,6 @@ from qlikcli_py.call_log import CallLog
 DEFAULT_READ_PER_MIN = 1000.0
 DEFAULT_WRITE_PER_MIN = 100.0
 DEFAULT_WINDOW = 300.0  # seconds: Qlik's documented evaluation window
-PACED_TIERS = ("read", "write")
 _BACKOFF = 0.8  # budget multiplier after each 429
 _FLOOR = 0.1  # the budget never drops below this share of the configured one
 
@@ -48,7 +47,6 @@ class WindowBudget:
         self.in_flight = 0
         self.blocked_until = 0.0
         self.last_429 = 0.0
-        self.waited = 0.0
         self._changed: asyncio.Event | None = None
 
     def budget(self) -> int:
@@ -78,7 +76,6 @@ class WindowBudget:
             changed = self._changed
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), None if delay is None else max(delay, 0.001))
-            self.waited += self._clock() - now
 
     def release(self, now: float | None = None) -> float:
         now = self._clock() if now is None else now

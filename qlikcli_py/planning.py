@@ -20,13 +20,13 @@ from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import is_guid
 from qlikcli_py.mapping import OwnerMapper
 from qlikcli_py.mapping import Resolution
-from qlikcli_py.models import NOT_REASSIGNABLE
 from qlikcli_py.models import SourceApp
 from qlikcli_py.models import SourceObject
 from qlikcli_py.models import SourceOwner
 from qlikcli_py.models import Space
 from qlikcli_py.models import State
 from qlikcli_py.models import engine_group
+from qlikcli_py.models import reassignable
 from qlikcli_py.pacing import Pacer
 from qlikcli_py.session import Session
 from qlikcli_py.session import resolve_space
@@ -53,9 +53,6 @@ class AppPlan:
     owners: dict[str, SourceOwner]
     resolutions: dict[str, Resolution] = dataclasses.field(default_factory=dict)
 
-    def reassignable(self, obj: SourceObject) -> bool:
-        return obj.state is not State.BASE and obj.type not in NOT_REASSIGNABLE
-
     def counts(self) -> dict[str, dict[str, int]]:
         table: dict[str, Counter[str]] = defaultdict(Counter)
         for obj in self.objects:
@@ -63,7 +60,7 @@ class AppPlan:
         return {t: dict(c) for t, c in sorted(table.items())}
 
     def owner_rows(self) -> list[dict[str, Any]]:
-        per_owner: Counter[str] = Counter(o.owner_id for o in self.objects if self.reassignable(o))
+        per_owner: Counter[str] = Counter(o.owner_id for o in self.objects if reassignable(o))
         rows = []
         for owner_id, count in sorted(per_owner.items(), key=lambda kv: self.owners[kv[0]].key.casefold()):
             owner = self.owners[owner_id]
@@ -83,7 +80,7 @@ class AppPlan:
         n = 0
         for obj in self.objects:
             res = self.resolutions.get(obj.owner_id)
-            if self.reassignable(obj) and res and res.user and res.user.id != me_id:
+            if reassignable(obj) and res and res.user and res.user.id != me_id:
                 n += 1
         return n
 
@@ -92,8 +89,8 @@ class AppPlan:
 
     def engine_calls(self) -> int:
         """What the clean-up of the development copy costs: one unpublish per community object,
-        one `rm` per engine group and chunk, one save (workflow.Migration._clean)."""
-        to_clean = [o for o in self.objects if o.state is not State.BASE and o.type not in NOT_REASSIGNABLE]
+        one `rm` per engine group and chunk, one save (migration/cleanup.py)."""
+        to_clean = [o for o in self.objects if reassignable(o)]
         community = sum(1 for o in to_clean if o.state is State.COMMUNITY)
         groups = Counter(engine_group(o.type) for o in to_clean)
         removals = sum(-(-n // RM_IDS_PER_CALL) for n in groups.values())
@@ -128,7 +125,7 @@ async def plan_apps(session: Session, specs: list[AppSpec], mapper: OwnerMapper,
     owners: dict[str, SourceOwner] = {}
     for plan in plans:
         # Only owners of user content need a cloud user; base objects stay with the app owner.
-        needed = {o.owner_id for o in plan.objects if plan.reassignable(o)}
+        needed = {o.owner_id for o in plan.objects if reassignable(o)}
         owners.update((k, v) for k, v in plan.owners.items() if k in needed)
     if need_emails and owners:
         emails = await session.source.emails(owners)

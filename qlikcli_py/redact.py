@@ -34,10 +34,6 @@ def redact_text(text: str) -> str:
     return _KV_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
 
 
-def redact_bytes(data: bytes) -> str:
-    return redact_text(data.decode("utf-8", "replace"))
-
-
 def redact_argv(argv: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     hide_next = False

@@ -9,17 +9,22 @@ import csv
 import io
 import os
 from collections import Counter
-from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from qlikcli_py.errors import ExitCode
 from qlikcli_py.ledger import Ledger
+from qlikcli_py.migration import AppOutcome
+from qlikcli_py.models import State
+from qlikcli_py.models import reassignable
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.redact import redact_text
-from qlikcli_py.workflow import AppOutcome
+from qlikcli_py.vocabulary import AppStatus
+from qlikcli_py.vocabulary import ObjectStatus
+from qlikcli_py.vocabulary import ReportStatus
 
 REPORT_VERSION = 1
 CSV_COLUMNS = ("app_id", "app_name", "object_id", "type", "title", "state", "source_owner", "cloud_owner_id",
@@ -28,8 +33,17 @@ VERIFY_COLUMNS = ("app_id", "app_name", "where", "object_id", "type", "title", "
                   "source_owner", "expected_owner", "cloud_owner_id", "status", "detail")
 
 
+# Finished, with something left for a person: owners without a cloud user, changed sources, the quota.
+_PARTIAL = frozenset({ExitCode.UNMATCHED, ExitCode.CHANGED, ExitCode.INCOMPLETE})
+
+
 def envelope(command: str, run_id: str, exit_code: int, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    status = "success" if exit_code == 0 else ("partial" if exit_code in (4, 6, 7) else "error")
+    if exit_code == ExitCode.OK:
+        status = ReportStatus.SUCCESS
+    elif exit_code in _PARTIAL:
+        status = ReportStatus.PARTIAL
+    else:
+        status = ReportStatus.ERROR
     return {"report_version": REPORT_VERSION, "command": command, "run_id": run_id, "status": status,
             "exit_code": exit_code, **extra, **data}
 
@@ -95,11 +109,11 @@ def run_apps(outcomes: list[AppOutcome], plans: dict[str, AppPlan], ledger: Ledg
         unmatched: Counter[str] = Counter()
         failed = []
         for r in rows:
-            if r["status"] == "done" and r["target_owner_id"]:
+            if r["status"] == ObjectStatus.DONE and r["target_owner_id"]:
                 reassigned[(r["source_owner"], r["target_owner_id"], r["rule"] or "")] += 1
-            elif r["status"] == "unmatched":
+            elif r["status"] == ObjectStatus.UNMATCHED:
                 unmatched[r["source_owner"]] += 1
-            elif r["status"] in ("failed", "sent", "pending"):
+            elif r["status"] in (ObjectStatus.FAILED, ObjectStatus.SENT, ObjectStatus.PENDING):
                 failed.append({"object_id": r["object_id"], "type": r["type"], "status": r["status"],
                                "error": r["error"]})
         reasons = {row["source_owner"]: row for row in plan.owner_rows()}
@@ -135,12 +149,13 @@ def plan_rows(plans: Iterable[AppPlan], me_id: str) -> Iterable[dict[str, Any]]:
         for obj in plan.objects:
             res = plan.resolutions.get(obj.owner_id)
             owner = plan.owners.get(obj.owner_id)
-            if not plan.reassignable(obj):
-                status, user = "kept", None
+            status: ObjectStatus
+            if not reassignable(obj):
+                status, user = ObjectStatus.KEPT, None
             elif res is None or res.user is None:
-                status, user = "unmatched", None
+                status, user = ObjectStatus.UNMATCHED, None
             else:
-                status, user = ("kept" if res.user.id == me_id else "to-reassign"), res.user
+                status, user = (ObjectStatus.KEPT if res.user.id == me_id else ObjectStatus.TO_REASSIGN), res.user
             yield {"app_id": plan.app.id, "app_name": plan.app.name, "object_id": obj.object_id,
                    "type": obj.type, "title": obj.title, "state": obj.state.value,
                    "source_owner": owner.key if owner else "", "cloud_owner_id": user.id if user else "",
@@ -179,7 +194,7 @@ def _counts_lines(table: dict[str, dict[str, int]]) -> list[str]:
         return ["  objects       none"]
     out = [f"  {'objects':<12}  {'private':>8} {'community':>9} {'base':>6}"]
     for kind, states in table.items():
-        private, community, base = (states.get(s, 0) for s in ("private", "community", "base"))
+        private, community, base = (states.get(s, 0) for s in (State.PRIVATE, State.COMMUNITY, State.BASE))
         out.append(f"  {kind:<12}  {private:>8} {community:>9} {base:>6}")
     return out
 
@@ -221,7 +236,7 @@ def status_doc(ledger: Ledger) -> dict[str, Any]:
     apps = []
     for rec in ledger.apps():
         # `running` is written when an app starts; a killed run never clears it.
-        status = "interrupted" if rec.status == "running" and not live else rec.status
+        status = AppStatus.INTERRUPTED if rec.status == AppStatus.RUNNING and not live else rec.status
         counts = ledger.object_counts(rec.source_app_id)
         cleanup: Counter[str] = Counter(r["status"] for r in ledger.cleanup_rows(rec.source_app_id))
         apps.append({
@@ -241,23 +256,17 @@ def render_status(doc: dict[str, Any]) -> str:
     lines = [head]
     for a in doc["apps"]:
         objs = a["objects"]
-        other = sum(v for k, v in objs.items() if k not in ("done", "unmatched", "kept"))
-        summary = f"{objs.get('done', 0)}/{objs.get('unmatched', 0)}/{other}"
+        shown = (ObjectStatus.DONE, ObjectStatus.UNMATCHED, ObjectStatus.KEPT)
+        other = sum(v for k, v in objs.items() if k not in shown)
+        summary = f"{objs.get(ObjectStatus.DONE, 0)}/{objs.get(ObjectStatus.UNMATCHED, 0)}/{other}"
         lines.append(f"{a['source_app_id']:<38} {a['name'][:24]:<24} {a['status']:<11} {a['step']:<9} "
                      f"{summary:<30} {a['imported_app_id'] or '-'}")
         if a["error"]:
             lines.append(f"    error: {a['error']}")
-    if any(a["status"] == "interrupted" for a in doc["apps"]):
+    if any(a["status"] == AppStatus.INTERRUPTED for a in doc["apps"]):
         lines.append("interrupted: the run that was migrating these apps ended without finishing them "
                      "(killed?); run the same command again to resume")
     return "\n".join(lines)
-
-
-def group_by(rows: Iterable[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        out[str(r.get(key))].append(r)
-    return out
 
 
 # -- verify ---------------------------------------------------------------------------------------

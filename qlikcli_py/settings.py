@@ -10,11 +10,20 @@ from pathlib import Path
 from qlikcli_py.mapping import MappingOptions
 from qlikcli_py.planning import AppSpec
 from qlikcli_py.session import Connection
-from qlikcli_py.workflow import RunOptions
 
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class RunOptions:
+    """How the write engine runs: where exports go and what it may redo or skip."""
+
+    export_dir: Path
+    force: bool = False
+    max_imports: int | None = None
+    keep_exports: bool = False
 
 
 @dataclass

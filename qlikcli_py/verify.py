@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from qlikcli_py.concurrency import fan_out
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.ledger import AppRecord
 from qlikcli_py.ledger import Ledger
@@ -20,12 +21,12 @@ from qlikcli_py.models import NOT_REASSIGNABLE
 from qlikcli_py.models import CloudObject
 from qlikcli_py.models import SourceObject
 from qlikcli_py.models import State
+from qlikcli_py.models import reassignable
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.session import Session
+from qlikcli_py.vocabulary import CHECK_OK
+from qlikcli_py.vocabulary import CheckStatus
 from qlikcli_py.vocabulary import FailureKind
-from qlikcli_py.workflow import fan_out
-
-OK_STATUSES = frozenset({"ok", "ok-hidden", "not-checked", "extra"})
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Check:
     expected_owner: str
     found_state: str = ""
     found_owner: str = ""
-    status: str = "ok"
+    status: CheckStatus = CheckStatus.OK
     detail: str = ""
 
     def row(self) -> dict[str, Any]:
@@ -67,22 +68,21 @@ class Verifier:
             checks.append(self._check(plan, obj, "managed", rec.identity_id))
 
         async def inspect(check: Check) -> None:
-            await self._inspect(managed, check, check.object_id in visible, evidence.get(check.object_id),
-                                session_name)
+            await self._inspect(managed, check, evidence.get(check.object_id), session_name)
 
         await fan_out(checks, inspect, self.s.qlik.workers)
         known = {o.object_id for o in plan.objects}
         for oid, (otype, title) in sorted(visible.items()):
             if oid not in known:
                 checks.append(Check(plan.app.id, plan.app.name, "managed", oid, otype, title, "", "", "",
-                                    status="extra", detail="in the cloud app but not in the source app"))
+                                    status=CheckStatus.EXTRA, detail="in the cloud app but not in the source app"))
         checks += await self._copy(plan, rec)
         return checks
 
     def _check(self, plan: AppPlan, obj: SourceObject, where: str, ran_as: str = "") -> Check:
         owner = plan.owners.get(obj.owner_id)
         res = plan.resolutions.get(obj.owner_id)
-        if obj.state is State.BASE or obj.type in NOT_REASSIGNABLE:
+        if not reassignable(obj):
             expected = ""  # base content belongs to the app owner: not compared
         elif res is not None and res.user is not None:
             expected = res.user.id
@@ -93,41 +93,42 @@ class Verifier:
         return Check(plan.app.id, plan.app.name, where, obj.object_id, obj.type, obj.title, obj.state.value,
                      owner.key if owner else "", expected)
 
-    async def _inspect(self, app_id: str, check: Check, listed: bool, ledger_row: Any, session: str) -> None:
+    async def _inspect(self, app_id: str, check: Check, ledger_row: Any, session: str) -> None:
         try:
             found = await self.s.target.layout(app_id, check.object_id, check.type, session=session)
         except QlikCommandFailed as e:
-            self._unseen(check, e, listed, ledger_row)
+            self._unseen(check, e, ledger_row)
             return
         self._compare(check, found)
 
-    def _unseen(self, check: Check, exc: QlikCommandFailed, listed: bool, ledger_row: Any) -> None:
+    def _unseen(self, check: Check, exc: QlikCommandFailed, ledger_row: Any) -> None:
         if exc.kind == FailureKind.NOT_FOUND:
             if check.type in NOT_REASSIGNABLE:
-                check.status, check.detail = "not-checked", "not an engine object in Qlik Cloud"
+                check.status, check.detail = CheckStatus.NOT_CHECKED, "not an engine object in Qlik Cloud"
             else:
-                check.status, check.detail = "missing", "not in the migrated app"
+                check.status, check.detail = CheckStatus.MISSING, "not in the migrated app"
             return
-        if exc.kind == FailureKind.FORBIDDEN and check.state == State.PRIVATE.value and not self.s.admin_apps:
+        if exc.kind == FailureKind.FORBIDDEN and check.state == State.PRIVATE and not self.s.admin_apps:
             proof = ledger_row["result_owner_id"] if ledger_row is not None else None
             if proof and proof == check.expected_owner:
-                check.status, check.found_owner = "ok-hidden", proof
+                check.status, check.found_owner = CheckStatus.OK_HIDDEN, proof
                 check.detail = "private and hidden from the migration identity; owner from the change-owner answer"
             else:
-                check.status = "wrong-owner"
-                check.detail = "private, hidden from the migration identity, and the ledger has no change to the expected owner"
+                check.status = CheckStatus.WRONG_OWNER
+                check.detail = ("private, hidden from the migration identity, and the ledger has no change to the "
+                                "expected owner")
             return
-        check.status, check.detail = "unreadable", exc.detail
+        check.status, check.detail = CheckStatus.UNREADABLE, exc.detail
 
     def _compare(self, check: Check, found: CloudObject) -> None:
         check.found_state, check.found_owner = found.state.value, found.owner_id
-        problems = []
+        problems: list[tuple[CheckStatus, str]] = []
         if found.type and found.type != check.type:
-            problems.append(("wrong-type", f"type {found.type}, expected {check.type}"))
+            problems.append((CheckStatus.WRONG_TYPE, f"type {found.type}, expected {check.type}"))
         if found.state.value != check.state:
-            problems.append(("wrong-state", f"state {found.state.value}, expected {check.state}"))
+            problems.append((CheckStatus.WRONG_STATE, f"state {found.state.value}, expected {check.state}"))
         if check.expected_owner and found.owner_id != check.expected_owner:
-            problems.append(("wrong-owner", f"owner {found.owner_id}, expected {check.expected_owner}"))
+            problems.append((CheckStatus.WRONG_OWNER, f"owner {found.owner_id}, expected {check.expected_owner}"))
         if problems:
             check.status = problems[0][0]
             check.detail = "; ".join(p[1] for p in problems)
@@ -144,9 +145,11 @@ class Verifier:
             check = self._check(plan, obj, "copy")
             check.expected_owner = ""
             if obj.state is not State.BASE and obj.object_id in listed:
-                check.status, check.detail = "in-copy", "a private or community object is still in the development copy"
+                check.status = CheckStatus.IN_COPY
+                check.detail = "a private or community object is still in the development copy"
             elif obj.state is State.BASE and obj.object_id not in listed and obj.type not in NOT_REASSIGNABLE:
-                check.status, check.detail = "missing-in-copy", "a base object is missing from the development copy"
+                check.status = CheckStatus.MISSING_IN_COPY
+                check.detail = "a base object is missing from the development copy"
             else:
                 continue
             out.append(check)
@@ -160,5 +163,5 @@ def summarize(checks: list[Check]) -> dict[str, Any]:
         if c.where == "managed" and c.expected_owner:
             per_owner.setdefault(c.expected_owner, Counter())[c.status] += 1
     return {"by_status": dict(sorted(by_status.items())),
-            "mismatches": sum(n for s, n in by_status.items() if s not in OK_STATUSES),
+            "mismatches": sum(n for s, n in by_status.items() if s not in CHECK_OK),
             "per_owner": {k: dict(v) for k, v in sorted(per_owner.items())}}

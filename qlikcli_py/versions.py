@@ -26,15 +26,6 @@ class Version:
     def known(self) -> bool:
         return self.numbers is not None
 
-    def at_least(self, wanted: str) -> bool:
-        """Unknown counts as new enough: a build without a number must not stop a run."""
-        return self.numbers is None or self.numbers >= parse_numbers(wanted)
-
-
-def parse_numbers(text: str) -> tuple[int, int, int]:
-    major, minor, patch = (int(p) for p in text.split(".")[:3])
-    return major, minor, patch
-
 
 def read_version(stdout: str) -> Version | None:
     """The version in `qlik version`'s output; Version(None, "unknown") for a version line without

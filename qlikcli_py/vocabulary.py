@@ -83,9 +83,46 @@ class ObjectStatus(enum.StrEnum):
     UNMATCHED = "unmatched"  # its owner has no cloud user: stays with the migration identity
     FAILED = "failed"
     KEPT = "kept"  # base content: stays with the app owner
+    TO_REASSIGN = "to-reassign"  # `plan --csv` only: headed for a change-owner
 
 
 class CleanupStatus(enum.StrEnum):
     PENDING = "pending"
     UNPUBLISHED = "unpublished"
     REMOVED = "removed"
+
+
+class CheckStatus(enum.StrEnum):
+    """What `verify` found for one object."""
+
+    OK = "ok"
+    OK_HIDDEN = "ok-hidden"  # private, hidden from the identity; owner from the change-owner answer
+    NOT_CHECKED = "not-checked"  # app structure: not an engine object in Qlik Cloud
+    EXTRA = "extra"  # in the cloud app, not in the source app
+    MISSING = "missing"
+    WRONG_TYPE = "wrong-type"
+    WRONG_STATE = "wrong-state"
+    WRONG_OWNER = "wrong-owner"
+    UNREADABLE = "unreadable"
+    IN_COPY = "in-copy"  # users' content still in the development copy
+    MISSING_IN_COPY = "missing-in-copy"  # a base object missing from the development copy
+
+
+# Statuses that are not a mismatch.
+CHECK_OK = frozenset({CheckStatus.OK, CheckStatus.OK_HIDDEN, CheckStatus.NOT_CHECKED, CheckStatus.EXTRA})
+
+
+class PreflightStatus(enum.StrEnum):
+    """One check of `doctor` (and of `run`'s preflight)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INFO = "info"
+
+
+class ReportStatus(enum.StrEnum):
+    """A report's overall verdict, from its exit code."""
+
+    SUCCESS = "success"
+    PARTIAL = "partial"  # finished, with something for a person to act on (unmatched, changed, deferred)
+    ERROR = "error"

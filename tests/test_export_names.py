@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qlikcli_py.workflow import export_file_name
+from qlikcli_py.migration.export_files import export_file_name
 
 APP = "5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c"
 

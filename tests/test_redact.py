@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from qlikcli_py.redact import MASK
 from qlikcli_py.redact import redact_argv
-from qlikcli_py.redact import redact_bytes
 from qlikcli_py.redact import redact_text
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqZG9lIn0.c2lnbmF0dXJlLW5vdC1yZWFs"
@@ -83,10 +82,6 @@ def test_redact_text(text, shown):
 ])
 def test_redact_text_leaves_qlik_messages_alone(text):
     assert redact_text(text) == text
-
-
-def test_redact_bytes_decodes_with_replacement():
-    assert redact_bytes(b"Bearer abcdefghij \xff") == f"Bearer {MASK} \ufffd"
 
 
 _TOKEN = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters=","),

@@ -14,8 +14,9 @@ from qlikcli_py.cli.output import bind_run
 from qlikcli_py.cli.output import one_line
 from qlikcli_py.commands.doctor import doctor as doctor_job
 from qlikcli_py.errors import ExitCode
+from qlikcli_py.vocabulary import PreflightStatus
 
-_MARK = {"pass": "ok  ", "fail": "FAIL", "info": "info"}
+_MARK = {PreflightStatus.PASS: "ok  ", PreflightStatus.FAIL: "FAIL", PreflightStatus.INFO: "info"}
 
 
 @click.command()
@@ -34,11 +35,11 @@ def doctor(shared_space: str, managed_space: str, export_dir: Path | None, as_js
     settings.conn.state_dir = settings.state_dir  # the flag check's cache
     results = asyncio.run(doctor_job(settings.conn, shared=shared_space, managed=managed_space,
                                      export_dir=export_dir or settings.state_dir / "exports"))
-    failed = any(r.status == "fail" for r in results)
+    failed = any(r.status == PreflightStatus.FAIL for r in results)
     if as_json:
         click.echo(report.to_json({"ok": not failed, "checks": [r.doc() for r in results]}).decode(), nl=False)
     else:
         for r in results:
-            fix = f" -- fix: {r.fix}" if r.fix and r.status != "pass" else ""
+            fix = f" -- fix: {r.fix}" if r.fix and r.status != PreflightStatus.PASS else ""
             click.echo(one_line(f"{_MARK[r.status]}  {r.name:<20} {r.detail}{fix}"))
     return ExitCode.USAGE if failed else ExitCode.OK

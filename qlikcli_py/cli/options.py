@@ -25,8 +25,8 @@ from qlikcli_py.qlik import DEFAULT_BINARY
 from qlikcli_py.qlik import DEFAULT_CALL_TIMEOUT
 from qlikcli_py.qlik import DEFAULT_WORKERS
 from qlikcli_py.session import Connection
+from qlikcli_py.settings import RunOptions
 from qlikcli_py.settings import Settings
-from qlikcli_py.workflow import RunOptions
 
 F = Callable[..., Any]
 

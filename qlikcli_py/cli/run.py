@@ -20,6 +20,7 @@ from qlikcli_py.cli.output import problem
 from qlikcli_py.commands.run import run as run_job
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.redact import redact_text
+from qlikcli_py.vocabulary import AppStatus
 
 
 @click.command()
@@ -54,7 +55,7 @@ def quiet_summary(code: int, apps: list[dict[str, Any]]) -> str:
         return failure_line(apps)
     parts = []
     for app in apps:
-        if app["status"] in ("changed", "deferred"):
+        if app["status"] in (AppStatus.CHANGED, AppStatus.DEFERRED):
             parts.append(f"{app['name']!r} {app['status']}: {'; '.join(app['notes'])}")
         elif app["unmatched"]:
             owners = ", ".join(f"{u['source_owner']} ({u['objects']} objects)" for u in app["unmatched"])
@@ -64,7 +65,7 @@ def quiet_summary(code: int, apps: list[dict[str, Any]]) -> str:
 
 def failure_line(apps: list[dict[str, Any]]) -> str:
     """stdout has the whole report; stderr gets one line a cron mail can show."""
-    failed = [a for a in apps if a["status"] == "failed"]
+    failed = [a for a in apps if a["status"] == AppStatus.FAILED]
     first = failed[0] if failed else {"name": "?", "error": "see the report"}
     more = f" (and {len(failed) - 1} more, see the report)" if len(failed) > 1 else ""
     return (f"{len(failed)} of {len(apps)} apps failed, everything done so far is kept, run again to resume: "

@@ -24,14 +24,16 @@ from qlikcli_py.session import make_qlik
 from qlikcli_py.session import resolve_space
 from qlikcli_py.source import Source
 from qlikcli_py.target import Target
+from qlikcli_py.vocabulary import PreflightStatus
 
+PASS, FAIL, INFO = PreflightStatus.PASS, PreflightStatus.FAIL, PreflightStatus.INFO
 MIN_FREE_BYTES = 1 << 30  # 1 GiB: room for a QVF or two without filling the disk
 
 
 @dataclass
 class Result:
     name: str
-    status: str  # pass | fail | info
+    status: PreflightStatus
     detail: str
     fix: str = ""
 
@@ -52,7 +54,7 @@ class Findings:
 
     @property
     def failures(self) -> list[Result]:
-        return [r for r in self.results if r.status == "fail"]
+        return [r for r in self.results if r.status == PreflightStatus.FAIL]
 
 
 async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Path) -> list[Result]:
@@ -71,14 +73,14 @@ async def checks(conn: Connection, *, spaces: list[tuple[str, str]], export_dir:
     try:
         found.version = await qlik.check_version()
         shown = found.version if found.version != "unknown" else "unknown (it prints no version number; going on)"
-        out.append(Result("qlik-cli", "pass", f"{qlik.resolve()} version {shown}"))
+        out.append(Result("qlik-cli", PASS, f"{qlik.resolve()} version {shown}"))
     except QlikNotFound as e:
-        out.append(Result("qlik-cli", "fail", str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
+        out.append(Result("qlik-cli", FAIL, str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
         if explain_too_old and qlik.version != "unknown":  # doctor: also say which commands and flags it lacks
             out.append(await flag_check(qlik, conn.state_dir))
         return found
     except QlikError as e:
-        out.append(Result("qlik-cli", "fail", str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
+        out.append(Result("qlik-cli", FAIL, str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
         return found
     # The flag check reads ~30 --help texts (local, but a process each): while the site and tenant
     # answer the checks below; its line comes right after the version's.
@@ -112,10 +114,10 @@ async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str
     try:
         info = await check_context(qlik, name, want=want, flag=flag, insecure=insecure)
     except MigrationError as e:
-        out.append(Result(f"context {name or '?'}", "fail", str(e), f"pass {flag} NAME (see `qlik context ls`)"))
+        out.append(Result(f"context {name or '?'}", FAIL, str(e), f"pass {flag} NAME (see `qlik context ls`)"))
         return False
     probed = " (probed)" if info.get("servertype-source") else ""
-    out.append(Result(f"context {name}", "pass",
+    out.append(Result(f"context {name}", PASS,
                       f"server-type {info.get('servertype')}{probed}, {info.get('server', '')}"))
     return True
 
@@ -126,9 +128,9 @@ async def _nothing() -> None:
 
 async def _source(out: list[Result], source: Source, conn: Connection) -> None:
     try:
-        out.append(Result("source answers", "pass", f"{await source.app_count()} apps visible through QRS"))
+        out.append(Result("source answers", PASS, f"{await source.app_count()} apps visible through QRS"))
     except QlikCommandFailed as e:
-        out.append(Result("source answers", "fail", explain(e, conn.source_context),
+        out.append(Result("source answers", FAIL, explain(e, conn.source_context),
                           "check the JWT virtual proxy and --insecure"))
 
 
@@ -137,16 +139,16 @@ async def _target(found: Findings, out: list[Result], target: Target, conn: Conn
     try:
         me, spaces = await asyncio.gather(target.me(), target.spaces())
     except QlikCommandFailed as e:
-        out.append(Result("target answers", "fail", explain(e, conn.target_context), "update the context's API key"))
+        out.append(Result("target answers", FAIL, explain(e, conn.target_context), "update the context's API key"))
         return
     found.me, found.spaces = me, spaces
-    out.append(Result("target answers", "pass",
+    out.append(Result("target answers", PASS,
                       f"identity {me.get('name', '')} ({me.get('id')}), {len(spaces)} spaces"))
     if has_admin_apps(me):
-        out.append(Result("ownership repair", "info", "identity has admin.apps: it can change owners of objects "
+        out.append(Result("ownership repair", INFO, "identity has admin.apps: it can change owners of objects "
                           "it does not own, so a rerun can repair any owner, and verify sees every object"))
     else:
-        out.append(Result("ownership repair", "info", "identity lacks admin.apps: once it hands an object over it "
+        out.append(Result("ownership repair", INFO, "identity lacks admin.apps: once it hands an object over it "
                           "cannot change that owner again, and verify relies on the ledger for private objects",
                           "for repairs, use an OAuth client context with admin.apps and admin_classic"))
     for ref, want in dict.fromkeys(wanted):
@@ -156,14 +158,14 @@ async def _target(found: Findings, out: list[Result], target: Target, conn: Conn
         try:
             space = resolve_space(spaces, ref, want=want, flag=flag)
         except MigrationError as e:
-            out.append(Result(f"{want} space", "fail", str(e), f"pass an existing {want} space to {flag}"))
+            out.append(Result(f"{want} space", FAIL, str(e), f"pass an existing {want} space to {flag}"))
             continue
         if space.actions and action not in space.actions:
-            out.append(Result(f"{want} space", "fail",
+            out.append(Result(f"{want} space", FAIL,
                               f"{space.name!r} ({space.id}) does not let this identity {action}",
                               f"give the identity a role that can {action} in {space.name!r}"))
         else:
-            out.append(Result(f"{want} space", "pass", f"{space.name!r} ({space.id}), can {action}"))
+            out.append(Result(f"{want} space", PASS, f"{space.name!r} ({space.id}), can {action}"))
 
 
 async def flag_check(qlik: Qlik, state_dir: Path | None) -> Result:
@@ -173,8 +175,8 @@ async def flag_check(qlik: Qlik, state_dir: Path | None) -> Result:
     if report.ok:
         renamed = ", ".join(f"{a} as {b}" for a, b in report.spellings.items())
         detail = f"every command and flag the migration uses is accepted{'; using ' + renamed if renamed else ''}"
-        return Result("qlik-cli flags", "pass", detail)
-    return Result("qlik-cli flags", "fail", f"qlik-cli {report.version}: " + "; ".join(report.lines()),
+        return Result("qlik-cli flags", PASS, detail)
+    return Result("qlik-cli flags", FAIL, f"qlik-cli {report.version}: " + "; ".join(report.lines()),
                   "install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/")
 
 
@@ -187,20 +189,20 @@ def export_dir_check(out: list[Result], path: Path, room: int = MIN_FREE_BYTES, 
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        out.append(Result("export dir", "fail",
+        out.append(Result("export dir", FAIL,
                           f"--export-dir {path} cannot be created: {existing} is not a directory", fix))
         return
     if not os.access(existing, os.W_OK | os.X_OK):
-        out.append(Result("export dir", "fail", f"--export-dir {path}: {existing} is not writable", fix))
+        out.append(Result("export dir", FAIL, f"--export-dir {path}: {existing} is not writable", fix))
         return
     free = shutil.disk_usage(existing).free
     state = "writable" if existing == path else f"will be created in {existing}"
     if free < room:
         need = f", {what} need {_mib(room)} MiB" if what else ""
-        out.append(Result("export dir", "fail", f"--export-dir {path}: {state}, only {_mib(free)} MiB free{need}",
+        out.append(Result("export dir", FAIL, f"--export-dir {path}: {state}, only {_mib(free)} MiB free{need}",
                           "free space or pass --export-dir on a larger disk"))
     else:
-        out.append(Result("export dir", "pass", f"{path}: {state}, {free >> 30} GiB free"))
+        out.append(Result("export dir", PASS, f"{path}: {state}, {free >> 30} GiB free"))
 
 
 def _mib(n: int) -> int:

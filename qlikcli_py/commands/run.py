@@ -13,13 +13,15 @@ from qlikcli_py.commands.common import check_writable_dir
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.ledger import Ledger
+from qlikcli_py.migration import Migration
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.progress import Progress
 from qlikcli_py.session import Session
 from qlikcli_py.settings import Settings
 from qlikcli_py.source import Source
 from qlikcli_py.target import Target
-from qlikcli_py.workflow import Migration
+from qlikcli_py.vocabulary import AppStatus
+from qlikcli_py.vocabulary import PreflightStatus
 
 log = structlog.get_logger("run")
 
@@ -79,7 +81,7 @@ def room_for_exports(settings: Settings, ledger: Ledger, plans: list[AppPlan]) -
     results: list[doctor.Result] = []
     what = "the app" if len(sizes) == 1 else f"the {min(at_once, len(sizes))} largest apps exported at once"
     doctor.export_dir_check(results, settings.run.export_dir, need, what)
-    _refuse([r for r in results if r.status == "fail"])
+    _refuse([r for r in results if r.status == PreflightStatus.FAIL])
 
 
 def _imported(ledger: Ledger, app_id: str) -> bool:
@@ -110,11 +112,11 @@ def _refuse(failures: list[doctor.Result]) -> None:
 
 def exit_code(apps: list[dict[str, Any]]) -> int:
     statuses = {a["status"] for a in apps}
-    if "failed" in statuses:
+    if AppStatus.FAILED in statuses:
         return ExitCode.FAILED
-    if "deferred" in statuses:
+    if AppStatus.DEFERRED in statuses:
         return ExitCode.INCOMPLETE
-    if "changed" in statuses:
+    if AppStatus.CHANGED in statuses:
         return ExitCode.CHANGED
     if any(a["unmatched"] for a in apps):
         return ExitCode.UNMATCHED

@@ -13,9 +13,9 @@ from qlikcli_py.mapping import OwnerMapper
 from qlikcli_py.planning import AppSpec
 from qlikcli_py.planning import plan_apps
 from qlikcli_py.settings import Settings
-from qlikcli_py.verify import OK_STATUSES
 from qlikcli_py.verify import Verifier
 from qlikcli_py.verify import summarize
+from qlikcli_py.vocabulary import CHECK_OK
 
 
 async def verify(settings: Settings) -> tuple[int, dict[str, Any]]:
@@ -43,7 +43,7 @@ async def verify(settings: Settings) -> tuple[int, dict[str, Any]]:
             apps.append({
                 "source_app_id": plan.app.id, "name": plan.app.name, "imported_app_id": rec.imported_app_id,
                 "copy_app_id": rec.copy_app_id, "summary": summarize(checks),
-                "mismatches": [c.row() for c in checks if c.status not in OK_STATUSES],
+                "mismatches": [c.row() for c in checks if c.status not in CHECK_OK],
             })
         mismatches = sum(a["summary"]["mismatches"] for a in apps)
         code = ExitCode.OK if mismatches == 0 else ExitCode.MISMATCH

@@ -12,10 +12,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.source import Source
-from qlikcli_py.target import Target
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.mapping import Resolution
+from qlikcli_py.migration import AppOutcome
+from qlikcli_py.migration import Migration
 from qlikcli_py.models import CloudUser
 from qlikcli_py.models import SourceApp
 from qlikcli_py.models import SourceObject
@@ -26,9 +26,9 @@ from qlikcli_py.planning import AppPlan
 from qlikcli_py.planning import AppSpec
 from qlikcli_py.progress import Progress
 from qlikcli_py.session import Session
-from qlikcli_py.workflow import AppOutcome
-from qlikcli_py.workflow import Migration
-from qlikcli_py.workflow import RunOptions
+from qlikcli_py.settings import RunOptions
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 
 from .tenant import ME
 from .tenant import FakeTenant

@@ -13,6 +13,9 @@ PARENT_POLL_S = 0.5
 
 
 def serve(state: str, port: int = 0) -> int:
+    # Read before the URL is printed: a parent that reads it and dies at once would otherwise be
+    # gone before we look, and its successor (init) taken for the parent.
+    parent = os.getppid()
     stop = threading.Event()
 
     def _stop(_sig: int, _frame: object) -> None:
@@ -25,7 +28,6 @@ def serve(state: str, port: int = 0) -> int:
     # The first stdout line is the contract with scripts and tests: they read the URL from it.
     sys.stdout.write(server.base_url + "\n")
     sys.stdout.flush()
-    parent = os.getppid()
     worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     worker.start()
     try:

@@ -1,0 +1,143 @@
+"""The steps that create: export the QVF, import it into the shared space, take the development
+copy; and the --max-imports quota the import counts against."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+from pathlib import Path
+
+import structlog
+
+from qlikcli_py.errors import MigrationError
+from qlikcli_py.errors import QlikCommandFailed
+from qlikcli_py.errors import QlikTimeout
+from qlikcli_py.ledger import AppRecord
+from qlikcli_py.ledger import now
+from qlikcli_py.migration.context import definite
+from qlikcli_py.migration.export_files import export_file_name
+from qlikcli_py.migration.export_files import sha256
+from qlikcli_py.migration.settling import Settling
+from qlikcli_py.migration.settling import recent
+from qlikcli_py.planning import AppPlan
+from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.vocabulary import Step
+
+log = structlog.get_logger("migrate")
+
+
+class QuotaReached(Exception):
+    pass
+
+
+class CreatingSteps(Settling):
+    async def _export(self, plan: AppPlan, rec: AppRecord) -> None:
+        app = plan.app
+        if rec.imported_app_id:
+            return  # the QVF is no longer needed
+        # Hashing a multi-GB QVF takes seconds: in a thread, so other apps' calls go on meanwhile.
+        if rec.export_path and rec.export_sha256 and await asyncio.to_thread(
+                sha256, Path(rec.export_path)) == rec.export_sha256:
+            self.ledger.update_app(app.id, step=Step.EXPORT)
+            return
+        dest = self.opts.export_dir / export_file_name(app.name, app.id)
+        part = dest.with_name(dest.name + ".part")
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+        try:
+            await self.s.source.export(app.id, part, skip_data=plan.spec.skip_data)
+        except BaseException as e:  # a failure, a timeout or a cancelled run: no partial QVF stays behind
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+            if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.DISK_FULL:
+                raise MigrationError(
+                    f"exporting {app.name!r}: the disk holding {self.opts.export_dir} is full; free space or "
+                    f"point --export-dir at a larger disk, then run again"
+                ) from e
+            raise
+        if not part.is_file() or part.stat().st_size == 0:
+            raise MigrationError(f"exporting {app.name!r}: qlik reported success but wrote no file at {part}")
+        os.chmod(part, 0o600)
+        digest = await asyncio.to_thread(sha256, part)
+        size = part.stat().st_size
+        os.replace(part, dest)
+        self.ledger.update_app(app.id, step=Step.EXPORT, export_path=str(dest), export_size=size,
+                               export_sha256=digest, export_skip_data=int(plan.spec.skip_data))
+
+    async def _import(self, plan: AppPlan, rec: AppRecord) -> None:
+        async with self._creating(plan) as rec:
+            await self._import_unique(plan, rec)
+
+    async def _import_unique(self, plan: AppPlan, rec: AppRecord) -> None:
+        app = plan.app
+        if rec.imported_app_id:
+            return
+        if rec.import_started_at:
+            found = await self._find_created(plan.shared.id, app.name, rec.import_started_at, "import",
+                                             wait=recent(rec.import_started_at))
+            if found:
+                self.ledger.record_import(app.id, found.id)
+                log.info("import.adopted", imported_app_id=found.id)
+                return
+        await self._claim_import_quota()
+        started = now()
+        self.ledger.update_app(app.id, import_started_at=started, identity_id=self.s.me_id)
+        assert rec.export_path
+        try:
+            cloud = await self.s.target.import_app(Path(rec.export_path), plan.shared.id, app.name)
+        except (QlikCommandFailed, QlikTimeout) as e:
+            if definite(e):
+                raise MigrationError(f"import of {app.name!r} into {plan.shared.name!r} failed: {e}") from e
+            found = await self._find_created(plan.shared.id, app.name, started, "import", wait=True)
+            if not found:
+                raise MigrationError(f"import of {app.name!r} failed and created no app: {e}") from e
+            log.info("import.adopted", imported_app_id=found.id, after=str(e))
+            cloud = found
+        self.ledger.record_import(app.id, cloud.id)
+
+    async def _claim_import_quota(self) -> None:
+        limit = self.opts.max_imports
+        if limit is None:
+            return
+        async with self._quota_lock:
+            since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat().replace("+00:00", "Z")
+            if self._stop_imports or self.ledger.imports_since(since) >= limit:
+                self._stop_imports = True
+                raise QuotaReached(
+                    f"--max-imports {limit} reached (imports in the last 24 hours): the next run continues"
+                )
+
+    async def _copy(self, plan: AppPlan, rec: AppRecord) -> None:
+        async with self._creating(plan) as rec:
+            await self._copy_unique(plan, rec)
+
+    async def _copy_unique(self, plan: AppPlan, rec: AppRecord) -> None:
+        # The development copy is taken BEFORE any owner change: the importer still owns every
+        # object, so the copy holds them all and the clean-up (as their owner) can remove them.
+        app = plan.app
+        assert rec.imported_app_id
+        if rec.copy_app_id:
+            self.ledger.update_app(app.id, step=Step.COPY)
+            return
+        if rec.copy_started_at:
+            found = await self._find_created(plan.shared.id, app.name, rec.copy_started_at, "copy",
+                                             exclude={rec.imported_app_id}, wait=recent(rec.copy_started_at))
+            if found:
+                self.ledger.update_app(app.id, copy_app_id=found.id, step=Step.COPY)
+                return
+        started = now()
+        self.ledger.update_app(app.id, copy_started_at=started)
+        try:
+            copy = await self.s.target.copy_app(rec.imported_app_id, app.name, plan.shared.id)
+        except (QlikCommandFailed, QlikTimeout) as e:
+            if definite(e):
+                raise MigrationError(f"copying the imported app {rec.imported_app_id} failed: {e}") from e
+            found = await self._find_created(plan.shared.id, app.name, started, "copy", wait=True,
+                                             exclude={rec.imported_app_id})
+            if not found:
+                raise MigrationError(f"copying the imported app {rec.imported_app_id} failed: {e}") from e
+            copy = found
+        if copy.space_id and copy.space_id != plan.shared.id:
+            raise MigrationError(f"the copy {copy.id} landed in space {copy.space_id}, not {plan.shared.id}")
+        self.ledger.update_app(app.id, copy_app_id=copy.id, step=Step.COPY)

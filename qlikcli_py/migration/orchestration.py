@@ -1,0 +1,143 @@
+"""One app's migration from start to end: the steps in order, each skipped when the ledger shows
+it done, and the app's outcome for the report.
+
+Every step records its outputs in the ledger before the next starts, and every step first asks
+the ledger (and, after an ambiguous outcome, the tenant: settling.py) what is already done, so a
+run killed at any point continues where it stopped: an app is imported once, an owner is changed
+once.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+
+import structlog
+
+from qlikcli_py.errors import MigrationError
+from qlikcli_py.errors import QlikError
+from qlikcli_py.errors import UsageProblem
+from qlikcli_py.ledger import AppRecord
+from qlikcli_py.migration.cleanup import CleanupStep
+from qlikcli_py.migration.creating import CreatingSteps
+from qlikcli_py.migration.creating import QuotaReached
+from qlikcli_py.migration.handover import HandoverSteps
+from qlikcli_py.planning import AppPlan
+from qlikcli_py.vocabulary import AppStatus
+from qlikcli_py.vocabulary import Step
+
+log = structlog.get_logger("migrate")
+
+
+@dataclass
+class AppOutcome:
+    source_app_id: str
+    name: str
+    status: AppStatus = AppStatus.PENDING  # then done | failed | changed | deferred
+    step: str = ""
+    imported_app_id: str | None = None
+    copy_app_id: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class Migration(CreatingSteps, HandoverSteps, CleanupStep):
+    async def run(self, plans: list[AppPlan]) -> list[AppOutcome]:
+        parallel = asyncio.Semaphore(max(1, self.s.qlik.workers // 2))
+
+        async def one(plan: AppPlan) -> AppOutcome:
+            async with parallel:
+                return await self.migrate_app(plan)
+
+        return list(await asyncio.gather(*(one(p) for p in plans)))
+
+    async def migrate_app(self, plan: AppPlan) -> AppOutcome:
+        started = time.monotonic()
+        out = AppOutcome(plan.app.id, plan.app.name)
+        with structlog.contextvars.bound_contextvars(app=plan.app.id):
+            try:
+                rec = self._prepare(plan, out)
+                if rec is not None:
+                    await self._steps(plan, out)
+            except QuotaReached as e:
+                out.status = AppStatus.DEFERRED
+                out.notes.append(str(e))
+            except (MigrationError, QlikError) as e:
+                out.status = AppStatus.FAILED
+                out.error = str(e)
+                self.ledger.update_app(plan.app.id, status=AppStatus.FAILED, error=out.error)
+                log.error("app.failed", error=out.error)
+            rec = self.ledger.app(plan.app.id)
+            if rec is not None:
+                out.step = rec.step
+                out.imported_app_id = rec.imported_app_id
+                out.copy_app_id = rec.copy_app_id
+            out.seconds = round(time.monotonic() - started, 2)
+            self.progress.app_done()
+            return out
+
+    def _prepare(self, plan: AppPlan, out: AppOutcome) -> AppRecord | None:
+        app = plan.app
+        rec = self.ledger.app(app.id)
+        if rec is not None and rec.imported_app_id and rec.source_modified != app.modified:
+            if not self.opts.force:
+                out.status = AppStatus.CHANGED
+                out.notes.append(
+                    f"source app changed since it was migrated (modified {app.modified}, migrated at "
+                    f"{rec.source_modified}); the import {rec.imported_app_id} was left as it is: "
+                    f"run again with --force to migrate it anew"
+                )
+                return None
+            self.ledger.restart_app(app.id, app.modified, "source changed; re-migrated with --force")
+            out.notes.append(f"source changed: migrated anew; the earlier import {rec.imported_app_id} "
+                             f"is left in place")
+        elif rec is not None and self.opts.force and rec.status == AppStatus.DONE:
+            self.ledger.restart_app(app.id, app.modified, "re-migrated with --force")
+            out.notes.append(f"re-migrated with --force; the earlier import {rec.imported_app_id} is left in place")
+        elif rec is not None and rec.source_modified != app.modified:
+            # Exported but not imported yet: the export is stale, export again.
+            self.ledger.update_app(app.id, source_modified=app.modified, step="", export_sha256=None)
+        rec = self.ledger.begin_app(app.id, app.name, app.modified, plan.shared.id, plan.managed.id)
+        if rec.shared_space_id != plan.shared.id or rec.managed_space_id != plan.managed.id:
+            if rec.imported_app_id:
+                raise UsageProblem(
+                    f"app {app.id} was migrated into other spaces ({rec.shared_space_id}, {rec.managed_space_id}); "
+                    f"use those spaces, or --force to migrate it again"
+                )
+            self.ledger.update_app(app.id, shared_space_id=plan.shared.id, managed_space_id=plan.managed.id)
+        self.ledger.update_app(app.id, status=AppStatus.RUNNING, error=None)
+        return self.ledger.app(app.id)
+
+    def _step_functions(self) -> tuple[tuple[Step, Callable[[AppPlan, AppRecord], Awaitable[None]]], ...]:
+        return ((Step.EXPORT, self._export), (Step.IMPORT, self._import), (Step.COPY, self._copy),
+                (Step.REASSIGN, self._reassign), (Step.MOVE, self._move), (Step.CLEAN, self._clean))
+
+    async def _steps(self, plan: AppPlan, out: AppOutcome) -> None:
+        app_id = plan.app.id
+        for name, step in self._step_functions():
+            rec = self._record(app_id)
+            # reassign runs on every pass: objects left `sent`, failed or pending are tried again.
+            if not (rec.done(name) and name != Step.REASSIGN):
+                started = time.monotonic()
+                with structlog.contextvars.bound_contextvars(step=name):
+                    await step(plan, rec)
+                    log.info("step.done", seconds=round(time.monotonic() - started, 3))
+            if name == Step.MOVE and not self.opts.keep_exports:
+                self._drop_export(app_id)
+        self.ledger.update_app(app_id, step=Step.DONE, status=AppStatus.DONE, error=None)
+        out.status = AppStatus.DONE
+
+    def _drop_export(self, app_id: str) -> None:
+        """Once the app is in the managed space its QVF is not needed again (a --force re-migration
+        exports anew): a 300-app batch would otherwise leave hundreds of GB behind."""
+        rec = self._record(app_id)
+        if rec.export_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(rec.export_path)
+            self.ledger.update_app(app_id, export_path=None, export_sha256=None)

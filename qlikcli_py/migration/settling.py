@@ -1,0 +1,162 @@
+"""Settling ambiguous outcomes (a timeout, a 5xx, a killed run) by reading the truth, never by
+guessing.
+
+An import or copy that may have happened is found in the shared space by its name, owner (the
+migration identity) and creation time after the recorded start of the call. A change-owner that
+may have happened is read from the object's layout (`qMeta.ownerId`). After the handover a private
+object is no longer visible to a migration identity without admin.apps, and only the migration
+identity (which imported it and so owned it) could have handed it over while this run held the
+lock: an object that has become hidden has been handed over.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import enum
+from collections.abc import AsyncIterator
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+
+from qlikcli_py.errors import MigrationError
+from qlikcli_py.errors import QlikCommandFailed
+from qlikcli_py.errors import QlikError
+from qlikcli_py.ledger import AppRecord
+from qlikcli_py.migration.context import StepContext
+from qlikcli_py.models import CloudApp
+from qlikcli_py.models import State
+from qlikcli_py.planning import AppPlan
+from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.vocabulary import ObjectStatus
+from qlikcli_py.vocabulary import Step
+
+log = structlog.get_logger("migrate")
+
+_CLOCK_SLACK = dt.timedelta(minutes=10)  # tolerated skew between this machine and the tenant
+_FIND_ATTEMPTS = 3  # the items index behind `app ls` is eventually consistent
+_FIND_DELAY = 2.0
+_LISTING_LAG = dt.timedelta(minutes=5)
+
+
+class Verdict(enum.Enum):
+    """What the layout says about an earlier change-owner."""
+
+    SETTLED = enum.auto()  # recorded done or failed for good
+    OURS = enum.auto()  # not applied: still the migration identity's, safe to send
+    UNKNOWN = enum.auto()  # could not tell: stays `sent` for the next run
+
+
+class Settling(StepContext):
+    @contextlib.asynccontextmanager
+    async def _creating(self, plan: AppPlan) -> AsyncIterator[AppRecord]:
+        """Imports and copies land in the shared space under the source app's name, and an
+        interrupted one is recognised by name, owner and creation time only: two apps of one name
+        (the same name in two streams is common) with interrupted creations at once would each
+        take the other's. So creations of one name into one space take turns, and each first
+        settles any namesake's interrupted creation (left by a killed run, perhaps of other apps):
+        there is never more than one unsettled per name, and what is found is surely its."""
+        key = (plan.shared.id, plan.app.name)
+        async with self._creation_locks.setdefault(key, asyncio.Lock()):
+            for other in self.ledger.apps_named(plan.app.name, plan.shared.id):
+                if other.source_app_id != plan.app.id:
+                    await self._settle_creation(other)
+            yield self._record(plan.app.id)  # fresh: a namesake may have settled this app's
+
+    async def _settle_creation(self, rec: AppRecord) -> None:
+        """Settle an app's interrupted import or copy from the tenant: adopt what it created, or
+        forget the attempt when it created nothing."""
+        if rec.import_started_at and not rec.imported_app_id:
+            found = await self._find_created(rec.shared_space_id, rec.name, rec.import_started_at, "import")
+            if found:
+                self.ledger.record_import(rec.source_app_id, found.id)
+                log.info("import.adopted", imported_app_id=found.id, for_app=rec.source_app_id)
+            else:
+                self.ledger.update_app(rec.source_app_id, import_started_at=None)
+        elif rec.imported_app_id and rec.copy_started_at and not rec.copy_app_id:
+            found = await self._find_created(rec.shared_space_id, rec.name, rec.copy_started_at, "copy",
+                                             exclude={rec.imported_app_id})
+            if found:
+                self.ledger.update_app(rec.source_app_id, copy_app_id=found.id, step=Step.COPY)
+            else:
+                self.ledger.update_app(rec.source_app_id, copy_started_at=None)
+
+    async def _find_created(self, space_id: str, name: str, since: str, what: str, *, wait: bool = False,
+                            exclude: Iterable[str] = ()) -> CloudApp | None:
+        """The app a call may have created: same space, name and owner (the migration identity),
+        created after the call started, and not already known to the ledger (nor superseded)."""
+        known = self.ledger.known_cloud_app_ids() | self.ledger.superseded_cloud_app_ids() | set(exclude)
+        floor = parse_ts(since) - _CLOCK_SLACK
+        for attempt in range(_FIND_ATTEMPTS if wait else 1):
+            if attempt:
+                await asyncio.sleep(_FIND_DELAY)
+            apps = await self.s.target.apps_in_space(space_id)
+            found = [a for a in apps if a.name == name and a.owner_id == self.s.me_id and a.id not in known
+                     and parse_ts(a.created) >= floor]
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                ids = ", ".join(a.id for a in found)
+                raise MigrationError(
+                    f"cannot tell which of the apps {ids} in space {space_id} is the {what} of {name!r} "
+                    f"(an earlier attempt was interrupted); delete the extra ones and run again"
+                )
+        return None
+
+    async def _settle(self, cloud_app: str, app_id: str, row: Any, *, refused: bool = False) -> Verdict:
+        """Decide from the object's layout whether an earlier change-owner took effect.
+
+        `refused`: change-owner just answered 403. Which answer an engine gives for another user's
+        private object is not documented ("access denied" or "not found"), so a refusal followed
+        by an object the identity can no longer see, by either answer, means it was handed over
+        (a call that applied but answered 5xx or timed out, earlier)."""
+        object_id, target = row["object_id"], row["target_owner_id"]
+        hideable = row["state"] == State.PRIVATE and not self.s.admin_apps
+        try:
+            obj = await self.s.target.layout(cloud_app, object_id, row["type"])
+        except QlikCommandFailed as e:
+            if hideable and (e.kind == FailureKind.FORBIDDEN or (refused and e.kind == FailureKind.NOT_FOUND)):
+                why = "change-owner refused (403) and " if refused else ""
+                self.ledger.set_object(app_id, object_id, status=ObjectStatus.DONE, result_owner_id=target,
+                                       evidence=f"hidden: {why}private object no longer visible to the migration "
+                                                f"identity ({e.kind})")
+                return Verdict.SETTLED
+            if e.kind == FailureKind.NOT_FOUND and hideable:
+                # Not seen: handed over, or not in the app. change-owner tells which (403 or 404);
+                # resending to an object already handed over changes nothing.
+                return Verdict.OURS
+            if e.kind == FailureKind.NOT_FOUND:
+                self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED, error="not in the imported app")
+                return Verdict.SETTLED
+            return Verdict.UNKNOWN
+        except QlikError:
+            return Verdict.UNKNOWN
+        if obj.owner_id == target:
+            self.ledger.set_object(app_id, object_id, status=ObjectStatus.DONE, result_owner_id=target,
+                                   evidence="layout")
+            return Verdict.SETTLED
+        if obj.owner_id == self.s.me_id:
+            return Verdict.OURS
+        self.ledger.set_object(
+            app_id, object_id, status=ObjectStatus.FAILED, result_owner_id=obj.owner_id,
+            error=(f"owned by {obj.owner_id}, not the migration identity: only its owner or an OAuth client "
+                   f"with admin.apps can change it"),
+        )
+        return Verdict.SETTLED
+
+
+def recent(started: str) -> bool:
+    """An interrupted creation started moments ago may not be in the (eventually consistent)
+    `app ls` listing yet: look again a few times before concluding it created nothing."""
+    return dt.datetime.now(dt.UTC) - parse_ts(started) < _LISTING_LAG
+
+
+def parse_ts(value: str) -> dt.datetime:
+    if not value:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
