@@ -20,7 +20,10 @@ demo: $(STAMP)
 rehearse: $(STAMP)
 	$(PY) scripts/rehearse "$(QLIK)"
 
+# The tool's own checks first (ruff, mypy --strict: pyproject.toml), then every test.
 test: $(STAMP)
+	$(PY) -m ruff check qlikcli_py
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -31,6 +31,7 @@ from qlikcli_py.pacing import Pacer
 from qlikcli_py.session import Session
 from qlikcli_py.session import resolve_space
 from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.vocabulary import SpaceType
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,8 @@ async def plan_app(session: Session, spec: AppSpec) -> AppPlan:
     if not is_guid(spec.source_app_id):
         raise UsageProblem(f"{spec.source_app_id!r} is not a QRS app id "
                            "(a GUID like 5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c)")
-    shared = resolve_space(session.spaces, spec.shared_space, want="shared", flag="--shared-space")
-    managed = resolve_space(session.spaces, spec.managed_space, want="managed", flag="--managed-space")
+    shared = resolve_space(session.spaces, spec.shared_space, want=SpaceType.SHARED, flag="--shared-space")
+    managed = resolve_space(session.spaces, spec.managed_space, want=SpaceType.MANAGED, flag="--managed-space")
     # the app and its objects in one round trip; the app's answer decides first
     got_app, got_objects = await asyncio.gather(session.source.app(spec.source_app_id),
                                                 session.source.objects(spec.source_app_id), return_exceptions=True)

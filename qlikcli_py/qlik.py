@@ -106,7 +106,7 @@ class Qlik:
         self._slots: asyncio.Semaphore | None = None
         self.calls: Counter[str] = Counter()  # invocations per tier, retries included
         self.retried = 0
-        self.version = "unknown"  # set by check_version; named when a command is missing
+        self.version = versions.UNKNOWN_VERSION  # set by check_version; named when a command is missing
         # flags this binary lists under another spelling (flagcheck.py): "--exportScope" -> "--exportscope"
         self.spellings: dict[str, str] = {}
 

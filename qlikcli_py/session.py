@@ -28,6 +28,7 @@ from qlikcli_py.qlik import Qlik
 from qlikcli_py.source import Source
 from qlikcli_py.target import Target
 from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.vocabulary import ServerType
 from qlikcli_py.vocabulary import Tier
 
 
@@ -89,8 +90,10 @@ async def open_session(conn: Connection, qlik: Qlik | None = None) -> Session:
         version = await qlik.check_version()
     except QlikNotFound as e:
         raise UsageProblem(str(e)) from e
-    await check_context(qlik, conn.source_context, want="windows", flag="--source-context", insecure=conn.insecure)
-    await check_context(qlik, conn.target_context, want="cloud", flag="--target-context", insecure=conn.insecure)
+    await check_context(qlik, conn.source_context, want=ServerType.WINDOWS, flag="--source-context",
+                        insecure=conn.insecure)
+    await check_context(qlik, conn.target_context, want=ServerType.CLOUD, flag="--target-context",
+                        insecure=conn.insecure)
     source = Source(qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch)
     target = Target(qlik, conn.target_context, scratch=conn.scratch)
     try:
@@ -118,12 +121,12 @@ async def check_context(qlik: Qlik, name: str, *, want: str, flag: str, insecure
         kind = await probe_server_type(qlik, name, insecure=insecure)
         info["servertype"] = kind
         info["servertype-source"] = "probed"
-    if want == "windows" and kind != "windows":
+    if want == ServerType.WINDOWS and kind != ServerType.WINDOWS:
         raise UsageProblem(
             f"context {name!r} is a Qlik Cloud context (server-type {kind}); {flag} needs the "
             f"client-managed site's context (server-type windows)"
         )
-    if want == "cloud" and kind != "cloud":
+    if want == ServerType.CLOUD and kind != ServerType.CLOUD:
         raise UsageProblem(
             f"context {name!r} is a client-managed context (server-type {kind}); {flag} needs a "
             f"Qlik Cloud tenant context (server-type cloud)"
@@ -145,10 +148,10 @@ async def probe_server_type(qlik: Qlik, name: str, *, insecure: bool = False) ->
                 f"cannot tell whether context {name!r} is client-managed or cloud: `qlik context get` "
                 f"shows no server type and a QRS read failed ({e.detail}); {explain(e, name)}"
             ) from e
-        return "cloud"
+        return ServerType.CLOUD
     except QlikError as e:
         raise UsageProblem(f"cannot tell the server type of context {name!r}: {e}") from e
-    return "windows"
+    return ServerType.WINDOWS
 
 
 def resolve_space(spaces: list[Space], ref: str, *, want: str, flag: str) -> Space:

@@ -27,6 +27,7 @@ from qlikcli_py.session import Session
 from qlikcli_py.vocabulary import CHECK_OK
 from qlikcli_py.vocabulary import CheckStatus
 from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.vocabulary import Place
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Verifier:
                    await self.s.target.list_objects(managed, session=session_name)}
         evidence = {r["object_id"]: r for r in self.ledger.objects(plan.app.id)}
         for obj in plan.objects:
-            checks.append(self._check(plan, obj, "managed", rec.identity_id))
+            checks.append(self._check(plan, obj, Place.MANAGED, rec.identity_id))
 
         async def inspect(check: Check) -> None:
             await self._inspect(managed, check, evidence.get(check.object_id), session_name)
@@ -74,7 +75,7 @@ class Verifier:
         known = {o.object_id for o in plan.objects}
         for oid, (otype, title) in sorted(visible.items()):
             if oid not in known:
-                checks.append(Check(plan.app.id, plan.app.name, "managed", oid, otype, title, "", "", "",
+                checks.append(Check(plan.app.id, plan.app.name, Place.MANAGED, oid, otype, title, "", "", "",
                                     status=CheckStatus.EXTRA, detail="in the cloud app but not in the source app"))
         checks += await self._copy(plan, rec)
         return checks
@@ -142,7 +143,7 @@ class Verifier:
             rec.copy_app_id, session=f"qlik-migrate-verify-{rec.copy_app_id}")}
         out = []
         for obj in plan.objects:
-            check = self._check(plan, obj, "copy")
+            check = self._check(plan, obj, Place.COPY)
             check.expected_owner = ""
             if obj.state is not State.BASE and obj.object_id in listed:
                 check.status = CheckStatus.IN_COPY
@@ -160,7 +161,7 @@ def summarize(checks: list[Check]) -> dict[str, Any]:
     by_status = Counter(c.status for c in checks)
     per_owner: dict[str, Counter[str]] = {}
     for c in checks:
-        if c.where == "managed" and c.expected_owner:
+        if c.where == Place.MANAGED and c.expected_owner:
             per_owner.setdefault(c.expected_owner, Counter())[c.status] += 1
     return {"by_status": dict(sorted(by_status.items())),
             "mismatches": sum(n for s, n in by_status.items() if s not in CHECK_OK),

@@ -17,6 +17,9 @@ _NUMBER = re.compile(r"(?im)^\s*(?:qlik\s+)?version:[ \t]*v?(\d+)\.(\d+)\.(\d+)(
 _EMPTY = re.compile(r"(?im)^\s*(?:qlik\s+)?version\s*:")
 
 
+UNKNOWN_VERSION = "unknown"  # what a build that prints no version number is recorded as
+
+
 @dataclass(frozen=True)
 class Version:
     numbers: tuple[int, int, int] | None  # None: the build printed no number
@@ -35,7 +38,7 @@ def read_version(stdout: str) -> Version | None:
         numbers = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
         return Version(numbers, ".".join(str(n) for n in numbers) + m.group(4))
     if _EMPTY.search(stdout):
-        return Version(None, "unknown")
+        return Version(None, UNKNOWN_VERSION)
     return None
 
 

@@ -126,3 +126,23 @@ class ReportStatus(enum.StrEnum):
     SUCCESS = "success"
     PARTIAL = "partial"  # finished, with something for a person to act on (unmatched, changed, deferred)
     ERROR = "error"
+
+
+class ServerType(enum.StrEnum):
+    """What a qlik-cli context points at (`--server-type` of `qlik context create`)."""
+
+    WINDOWS = "windows"  # client-managed: QRS through a virtual proxy
+    CLOUD = "cloud"
+
+
+class SpaceType(enum.StrEnum):
+    SHARED = "shared"  # the import and the development copy
+    MANAGED = "managed"  # where the migrated app is moved
+    DATA = "data"
+
+
+class Place(enum.StrEnum):
+    """Where verify found an object: the migrated app (managed space) or the development copy."""
+
+    MANAGED = "managed"
+    COPY = "copy"

@@ -24,7 +24,10 @@ from qlikcli_py.session import make_qlik
 from qlikcli_py.session import resolve_space
 from qlikcli_py.source import Source
 from qlikcli_py.target import Target
+from qlikcli_py.versions import UNKNOWN_VERSION
 from qlikcli_py.vocabulary import PreflightStatus
+from qlikcli_py.vocabulary import ServerType
+from qlikcli_py.vocabulary import SpaceType
 
 PASS, FAIL, INFO = PreflightStatus.PASS, PreflightStatus.FAIL, PreflightStatus.INFO
 MIN_FREE_BYTES = 1 << 30  # 1 GiB: room for a QVF or two without filling the disk
@@ -58,7 +61,7 @@ class Findings:
 
 
 async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Path) -> list[Result]:
-    found = await checks(conn, spaces=[(shared, "shared"), (managed, "managed")], export_dir=export_dir)
+    found = await checks(conn, spaces=[(shared, SpaceType.SHARED), (managed, SpaceType.MANAGED)], export_dir=export_dir)
     return found.results
 
 
@@ -72,11 +75,11 @@ async def checks(conn: Connection, *, spaces: list[tuple[str, str]], export_dir:
     out, qlik = found.results, found.qlik
     try:
         found.version = await qlik.check_version()
-        shown = found.version if found.version != "unknown" else "unknown (it prints no version number; going on)"
+        shown = found.version if found.version != UNKNOWN_VERSION else "unknown (it prints no version number; going on)"
         out.append(Result("qlik-cli", PASS, f"{qlik.resolve()} version {shown}"))
     except QlikNotFound as e:
         out.append(Result("qlik-cli", FAIL, str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
-        if explain_too_old and qlik.version != "unknown":  # doctor: also say which commands and flags it lacks
+        if explain_too_old and qlik.version != UNKNOWN_VERSION:  # doctor: also say which commands and flags it lacks
             out.append(await flag_check(qlik, conn.state_dir))
         return found
     except QlikError as e:
@@ -96,8 +99,8 @@ async def checks(conn: Connection, *, spaces: list[tuple[str, str]], export_dir:
 
 async def _connections(found: Findings, conn: Connection, spaces: list[tuple[str, str]]) -> None:
     out, qlik = found.results, found.qlik
-    source_ok = await _context(out, qlik, conn.source_context, "windows", "--source-context", conn.insecure)
-    target_ok = await _context(out, qlik, conn.target_context, "cloud", "--target-context", conn.insecure)
+    source_ok = await _context(out, qlik, conn.source_context, ServerType.WINDOWS, "--source-context", conn.insecure)
+    target_ok = await _context(out, qlik, conn.target_context, ServerType.CLOUD, "--target-context", conn.insecure)
     # The site's and the tenant's first answers are independent round trips: asked at once, listed
     # in a fixed order.
     source_results: list[Result] = []
@@ -152,7 +155,7 @@ async def _target(found: Findings, out: list[Result], target: Target, conn: Conn
                           "cannot change that owner again, and verify relies on the ledger for private objects",
                           "for repairs, use an OAuth client context with admin.apps and admin_classic"))
     for ref, want in dict.fromkeys(wanted):
-        flag, action = ("--shared-space", "create") if want == "shared" else ("--managed-space", "publish")
+        flag, action = ("--shared-space", "create") if want == SpaceType.SHARED else ("--managed-space", "publish")
         if not ref:
             continue
         try:

@@ -22,6 +22,7 @@ from qlikcli_py.source import Source
 from qlikcli_py.target import Target
 from qlikcli_py.vocabulary import AppStatus
 from qlikcli_py.vocabulary import PreflightStatus
+from qlikcli_py.vocabulary import SpaceType
 
 log = structlog.get_logger("run")
 
@@ -96,9 +97,9 @@ def _space_refs(settings: Settings) -> list[tuple[str, str]]:
         specs += manifest.load(settings.manifest, shared=default.shared_space if default else "",
                                managed=default.managed_space if default else "",
                                skip_data=default.skip_data if default else False)
-    refs = []
+    refs: list[tuple[str, str]] = []
     for spec in specs:
-        refs += [(spec.shared_space, "shared"), (spec.managed_space, "managed")]
+        refs += [(spec.shared_space, SpaceType.SHARED), (spec.managed_space, SpaceType.MANAGED)]
     return refs
 
 

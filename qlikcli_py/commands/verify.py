@@ -16,6 +16,7 @@ from qlikcli_py.settings import Settings
 from qlikcli_py.verify import Verifier
 from qlikcli_py.verify import summarize
 from qlikcli_py.vocabulary import CHECK_OK
+from qlikcli_py.vocabulary import Place
 
 
 async def verify(settings: Settings) -> tuple[int, dict[str, Any]]:
@@ -49,7 +50,7 @@ async def verify(settings: Settings) -> tuple[int, dict[str, Any]]:
         code = ExitCode.OK if mismatches == 0 else ExitCode.MISMATCH
         doc = report.envelope(
             "verify", settings.run_id, code, {"apps": apps},
-            summary={"apps": len(apps), "objects": sum(1 for r in rows if r["where"] == "managed"),
+            summary={"apps": len(apps), "objects": sum(1 for r in rows if r["where"] == Place.MANAGED),
                      "mismatches": mismatches, "direct_check": session.admin_apps},
             calls=dict(session.qlik.calls),
         )
