@@ -83,11 +83,17 @@ def test_run_makes_exactly_these_calls(fake_qlik, tmp_path, capsys):
     # (both owners are found by subject, which decides: no e-mail lookup follows)
     assert lookups == ['subject eq "ACME\\\\asmith"', 'subject eq "ACME\\\\o\'brien"']
     writes = [c for c in calls[len(expected):] if c[:2] != ["user", "ls"]]
-    assert writes == [
+    assert writes[:3] == [
         ["qrs", "app", "export", "create", APP, "--exportScope", "all", "--output-file", qvf, *SRC],
         ["app", "import", "--file", qvf.removesuffix(".part"), "--spaceId", SHARED, "--name", "Sales Overview",
          "--resumable", *TGT],
         ["app", "copy", IMPORTED, "--attributes-name", "Sales Overview", "--attributes-spaceId", SHARED, *TGT],
+    ]
+    # then the hand-over of the imported app and the clean-up of the copy, side by side: each in order
+    handover = [c for c in writes[3:] if IMPORTED in c]
+    cleanup = [c for c in writes[3:] if "--app" in c and c[c.index("--app") + 1] == COPY]
+    assert sorted(handover + cleanup) == sorted(writes[3:])
+    assert handover == [
         *[["app", "object", "change-owner", "--appId", IMPORTED, "--objectId", oid, "--ownerId", owner, *TGT]
           for oid, owner in (("0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", ASMITH),
                              ("8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c", ASMITH),
@@ -95,6 +101,8 @@ def test_run_makes_exactly_these_calls(fake_qlik, tmp_path, capsys):
                              ("c4d5e6f7-a8b9-4c0d-8e1f-2a3b4c5d6e7f", OBRIEN))],
         ["app", "get", IMPORTED, *TGT],
         ["app", "publish", "create", IMPORTED, "--spaceId", MANAGED, "--moveApp", "--originAppId", COPY, *TGT],
+    ]
+    assert cleanup == [
         ["app", "object", "unpublish", "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "--app", COPY, "--no-data", *TGT],
         ["app", "object", "rm", "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c",
          "--app", COPY, "--no-save", "--no-data", *TGT],

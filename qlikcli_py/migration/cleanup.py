@@ -2,6 +2,7 @@
 objects, save once, so the next publish from the copy cannot promote users' content to base content."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
@@ -15,7 +16,6 @@ from qlikcli_py.models import reassignable
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.vocabulary import CleanupStatus
 from qlikcli_py.vocabulary import FailureKind
-from qlikcli_py.vocabulary import Step
 
 
 class CleanupStep(StepContext):
@@ -33,21 +33,26 @@ class CleanupStep(StepContext):
             await self._engine_write(self.s.target.unpublish(copy, row["object_id"], row["type"]))
             self.ledger.set_cleanup(app_id, [row["object_id"]], CleanupStatus.UNPUBLISHED)
 
+        if not rows:
+            return  # a resumed run: removed and saved already
         await fan_out(community, unpublish, self.s.qlik.workers)
         by_group: dict[str, list[Any]] = {}
         for row in rows:
             by_group.setdefault(engine_group(row["type"]), []).append(row)
-        for group_rows in by_group.values():
+
+        async def remove(group_rows: list[Any]) -> None:
             ids = [r["object_id"] for r in group_rows]
             try:
                 await self.s.target.remove(copy, ids, group_rows[0]["type"])
             except QlikCommandFailed:
                 for row in group_rows:  # one at a time, to learn which id was the problem
                     await self._remove_one(copy, row)
+
+        # one `rm` per engine group (object, bookmark, dimension, measure), the groups at once
+        await asyncio.gather(*(remove(group_rows) for group_rows in by_group.values()))
         await self.s.target.save(copy)
         # Marked removed only after the save: unsaved removals would be lost with the session.
         self.ledger.set_cleanup(app_id, (r["object_id"] for r in rows), CleanupStatus.REMOVED)
-        self.ledger.update_app(app_id, step=Step.CLEAN)
 
     async def _remove_one(self, copy: str, row: Any) -> None:
         try:

@@ -29,6 +29,7 @@ from qlikcli_py.migration.creating import QuotaReached
 from qlikcli_py.migration.handover import HandoverSteps
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.vocabulary import AppStatus
+from qlikcli_py.vocabulary import CleanupStatus
 from qlikcli_py.vocabulary import Step
 
 log = structlog.get_logger("migrate")
@@ -114,24 +115,45 @@ class Migration(CreatingSteps, HandoverSteps, CleanupStep):
         self.ledger.update_app(app.id, status=AppStatus.RUNNING, error=None)
         return self.ledger.app(app.id)
 
-    def _step_functions(self) -> tuple[tuple[Step, Callable[[AppPlan, AppRecord], Awaitable[None]]], ...]:
-        return ((Step.EXPORT, self._export), (Step.IMPORT, self._import), (Step.COPY, self._copy),
-                (Step.REASSIGN, self._reassign), (Step.MOVE, self._move), (Step.CLEAN, self._clean))
-
     async def _steps(self, plan: AppPlan, out: AppOutcome) -> None:
         app_id = plan.app.id
-        for name, step in self._step_functions():
-            rec = self._record(app_id)
-            # reassign runs on every pass: objects left `sent`, failed or pending are tried again.
-            if not (rec.done(name) and name != Step.REASSIGN):
-                started = time.monotonic()
-                with structlog.contextvars.bound_contextvars(step=name):
-                    await step(plan, rec)
-                    log.info("step.done", seconds=round(time.monotonic() - started, 3))
-            if name == Step.MOVE and not self.opts.keep_exports:
-                self._drop_export(app_id)
+        for name, step in ((Step.EXPORT, self._export), (Step.IMPORT, self._import), (Step.COPY, self._copy)):
+            await self._step(plan, name, step)
+        # The copy's clean-up does not depend on the hand-over of the imported app: both go at once
+        # (an app's calls are mostly round trips, so this takes the clean-up off the critical path).
+        # The ledger's step stays linear: only the hand-over advances it (reassign, move), and
+        # clean-up progress lives in its own rows, so a resumed run redoes only what is missing.
+        rows = self.ledger.cleanup_rows(app_id)
+        cleaned = bool(rows) and all(r["status"] == CleanupStatus.REMOVED for r in rows)
+        results = await asyncio.gather(self._handover(plan),
+                                       self._nothing() if cleaned else self._step(plan, Step.CLEAN, self._clean),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         self.ledger.update_app(app_id, step=Step.DONE, status=AppStatus.DONE, error=None)
         out.status = AppStatus.DONE
+
+    @staticmethod
+    async def _nothing() -> None:
+        return None
+
+    async def _handover(self, plan: AppPlan) -> None:
+        # reassign runs on every pass: objects left `sent`, failed or pending are tried again.
+        await self._step(plan, Step.REASSIGN, self._reassign, always=True)
+        await self._step(plan, Step.MOVE, self._move)
+        if not self.opts.keep_exports:
+            self._drop_export(plan.app.id)
+
+    async def _step(self, plan: AppPlan, name: Step, step: Callable[[AppPlan, AppRecord], Awaitable[None]],
+                    *, always: bool = False) -> None:
+        rec = self._record(plan.app.id)
+        if rec.done(name) and not always:
+            return
+        started = time.monotonic()
+        with structlog.contextvars.bound_contextvars(step=name):
+            await step(plan, rec)
+            log.info("step.done", seconds=round(time.monotonic() - started, 3))
 
     def _drop_export(self, app_id: str) -> None:
         """Once the app is in the managed space its QVF is not needed again (a --force re-migration
