@@ -295,7 +295,8 @@ def _die_with_us() -> None:  # in the forked child: a sweep that is stopped stop
 
 def kill_at_step(step: str, k: int = 1) -> Callable[[dict[str, Any], int], bool]:
     """Kill after the k-th call of `step` in this run, or at the first call of a later step (the
-    step may have fewer calls left than k)."""
+    step may have fewer calls left than k). The copy's clean-up runs beside the hand-over
+    (reassign, move): its calls are not "later" than theirs, or no kill would land in a move."""
     seen = [0]
     order = STEPS.index(step)
 
@@ -304,6 +305,8 @@ def kill_at_step(step: str, k: int = 1) -> Callable[[dict[str, Any], int], bool]
         if s == step:
             seen[0] += 1
             return seen[0] >= k
+        if s == "clean" and step in ("reassign", "move"):
+            return False
         return STEPS.index(s) > order
 
     return when
