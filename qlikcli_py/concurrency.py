@@ -1,4 +1,4 @@
-"""Bounded concurrency shared by the write engine and `verify`."""
+"""Bounded concurrency shared by the write engine, `verify` and the preflight."""
 from __future__ import annotations
 
 import asyncio
@@ -19,3 +19,8 @@ async def fan_out(items: list[T], fn: Callable[[T], Awaitable[None]], workers: i
             await fn(item)
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(items))))))
+
+
+async def nothing() -> None:
+    """A branch of an `asyncio.gather` that has nothing to do (a check skipped, a step done)."""
+    return None

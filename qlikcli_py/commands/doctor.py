@@ -9,6 +9,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from qlikcli_py.concurrency import nothing
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
@@ -107,9 +108,9 @@ async def _connections(found: Findings, conn: Connection, spaces: list[tuple[str
     target_results: list[Result] = []
     await asyncio.gather(
         _source(source_results, Source(qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch),
-                conn) if source_ok else _nothing(),
+                conn) if source_ok else nothing(),
         _target(found, target_results, Target(qlik, conn.target_context, scratch=conn.scratch), conn, spaces)
-        if target_ok else _nothing())
+        if target_ok else nothing())
     out += source_results + target_results
 
 
@@ -123,10 +124,6 @@ async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str
     out.append(Result(f"context {name}", PASS,
                       f"server-type {info.get('servertype')}{probed}, {info.get('server', '')}"))
     return True
-
-
-async def _nothing() -> None:
-    return None
 
 
 async def _source(out: list[Result], source: Source, conn: Connection) -> None:

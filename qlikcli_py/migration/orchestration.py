@@ -19,6 +19,7 @@ from dataclasses import field
 
 import structlog
 
+from qlikcli_py.concurrency import nothing
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikError
 from qlikcli_py.errors import UsageProblem
@@ -126,17 +127,13 @@ class Migration(CreatingSteps, HandoverSteps, CleanupStep):
         rows = self.ledger.cleanup_rows(app_id)
         cleaned = bool(rows) and all(r["status"] == CleanupStatus.REMOVED for r in rows)
         results = await asyncio.gather(self._handover(plan),
-                                       self._nothing() if cleaned else self._step(plan, Step.CLEAN, self._clean),
+                                       nothing() if cleaned else self._step(plan, Step.CLEAN, self._clean),
                                        return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         self.ledger.update_app(app_id, step=Step.DONE, status=AppStatus.DONE, error=None)
         out.status = AppStatus.DONE
-
-    @staticmethod
-    async def _nothing() -> None:
-        return None
 
     async def _handover(self, plan: AppPlan) -> None:
         # reassign runs on every pass: objects left `sent`, failed or pending are tried again.
