@@ -34,6 +34,11 @@ class QuotaReached(Exception):
     pass
 
 
+def utc_now() -> dt.datetime:
+    """The clock the import quota counts by (a test moves it a day on)."""
+    return dt.datetime.now(dt.UTC)
+
+
 class Creating:
     """Export, import, copy: each creation recorded before the next, and settled if interrupted."""
 
@@ -42,7 +47,6 @@ class Creating:
         self.ledger = ledger
         self.opts = opts
         self.settling = settling
-        self._quota_lock = asyncio.Lock()
         self._stop_imports = False
 
     async def export(self, plan: AppPlan, rec: AppRecord) -> None:
@@ -87,39 +91,49 @@ class Creating:
         if rec.imported_app_id:
             return
         if rec.import_started_at:
-            found = await self.settling.find_created(plan.shared.id, app.name, rec.import_started_at, "import",
-                                             wait=recent(rec.import_started_at))
-            if found:
-                self.ledger.record_import(app.id, found.id)
-                log.info("import.adopted", imported_app_id=found.id)
-                return
-        await self._claim_import_quota()
-        started = now()
-        self.ledger.update_app(app.id, import_started_at=started, identity_id=self.session.me_id)
+            if self.settling.stale_import(rec):
+                # An import of an earlier export (a run killed during it, then the source changed):
+                # what it created holds the old content and is never adopted for this export.
+                await self.settling.supersede_stale_import(rec)
+            else:
+                found = await self.settling.find_created(plan.shared.id, app.name, rec.import_started_at, "import",
+                                                         wait=recent(rec.import_started_at))
+                if found:
+                    self.ledger.record_import(app.id, found.id)
+                    log.info("import.adopted", imported_app_id=found.id)
+                    return
+                self.ledger.release_import(app.id)  # it created nothing
+        started = self._reserve_import(plan, rec)
         assert rec.export_path
         try:
             cloud = await self.session.target.import_app(Path(rec.export_path), plan.shared.id, app.name)
         except (QlikCommandFailed, QlikTimeout) as e:
             if definite(e):
+                self.ledger.release_import(app.id)
                 raise MigrationError(f"import of {app.name!r} into {plan.shared.name!r} failed: {e}") from e
             found = await self.settling.find_created(plan.shared.id, app.name, started, "import", wait=True)
             if not found:
+                # It may still show up late: the attempt stays counted and open for the next run.
                 raise MigrationError(f"import of {app.name!r} failed and created no app: {e}") from e
             log.info("import.adopted", imported_app_id=found.id, after=str(e))
             cloud = found
         self.ledger.record_import(app.id, cloud.id)
 
-    async def _claim_import_quota(self) -> None:
+    def _reserve_import(self, plan: AppPlan, rec: AppRecord) -> str:
+        """Reserve the import in the ledger before it starts (with --max-imports, against the quota
+        of the last 24 hours): apps imported at once and later runs see it at once. No await between
+        the count and the reservation: the ledger does both in one transaction."""
         limit = self.opts.max_imports
-        if limit is None:
-            return
-        async with self._quota_lock:
-            since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat().replace("+00:00", "Z")
-            if self._stop_imports or self.ledger.imports_since(since) >= limit:
-                self._stop_imports = True
-                raise QuotaReached(
-                    f"--max-imports {limit} reached (imports in the last 24 hours): the next run continues"
-                )
+        clock = utc_now()
+        started = clock.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        since = (clock - dt.timedelta(days=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if self._stop_imports or not self.ledger.reserve_import(
+                plan.app.id, started, self.session.me_id, rec.export_sha256, limit=limit, since=since):
+            self._stop_imports = True  # apps after this one wait for the next run too
+            raise QuotaReached(
+                f"--max-imports {limit} reached (imports in the last 24 hours): the next run continues"
+            )
+        return started
 
     async def copy(self, plan: AppPlan, rec: AppRecord) -> None:
         async with self.settling.creating(plan) as rec:

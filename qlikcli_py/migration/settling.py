@@ -76,13 +76,15 @@ class Settling:
     async def settle_creation(self, rec: AppRecord) -> None:
         """Settle an app's interrupted import or copy from the tenant: adopt what it created, or
         forget the attempt when it created nothing."""
-        if rec.import_started_at and not rec.imported_app_id:
+        if rec.import_started_at and not rec.imported_app_id and self.stale_import(rec):
+            await self.supersede_stale_import(rec)
+        elif rec.import_started_at and not rec.imported_app_id:
             found = await self.find_created(rec.shared_space_id, rec.name, rec.import_started_at, "import")
             if found:
                 self.ledger.record_import(rec.source_app_id, found.id)
                 log.info("import.adopted", imported_app_id=found.id, for_app=rec.source_app_id)
             else:
-                self.ledger.update_app(rec.source_app_id, import_started_at=None)
+                self.ledger.release_import(rec.source_app_id)
         elif rec.imported_app_id and rec.copy_started_at and not rec.copy_app_id:
             found = await self.find_created(rec.shared_space_id, rec.name, rec.copy_started_at, "copy",
                                              exclude={rec.imported_app_id})
@@ -90,6 +92,26 @@ class Settling:
                 self.ledger.update_app(rec.source_app_id, copy_app_id=found.id, step=Step.COPY)
             else:
                 self.ledger.update_app(rec.source_app_id, copy_started_at=None)
+
+    def stale_import(self, rec: AppRecord) -> bool:
+        """Whether the app's open import attempt imported another export than the one it holds
+        now (the source changed after a run was killed during the import)."""
+        attempt = self.ledger.open_import(rec.source_app_id)
+        return attempt is not None and attempt["export_sha256"] not in (None, rec.export_sha256)
+
+    async def supersede_stale_import(self, rec: AppRecord) -> None:
+        """What a stale import attempt created is recorded as superseded (never adopted, listed in
+        the app's earlier imports); the attempt counts as an import if it created one."""
+        assert rec.import_started_at
+        found = await self.find_created(rec.shared_space_id, rec.name, rec.import_started_at, "import",
+                                        wait=recent(rec.import_started_at))
+        if found:
+            self.ledger.supersede_import(rec.source_app_id, found.id,
+                                         "imported from an earlier export by an interrupted run; the source "
+                                         "changed since")
+            log.info("import.superseded", stale_app_id=found.id, for_app=rec.source_app_id)
+        else:
+            self.ledger.release_import(rec.source_app_id)
 
     async def find_created(self, space_id: str, name: str, since: str, what: str, *, wait: bool = False,
                             exclude: Iterable[str] = ()) -> CloudApp | None:
