@@ -56,8 +56,8 @@ TARGET_OWNER = {PRIVATE: CLOUD_ALICE.id, COMMUNITY: CLOUD_BOB.id}
 QVF = {o.object_id: (o.type, o.state is not State.PRIVATE, o.state is State.BASE) for o in OBJECTS}
 
 
-def plan() -> AppPlan:
-    app = SourceApp(APP_ID, APP_NAME, "2024-05-01T10:00:00.000Z", "Finance", "ACME\\alice")
+def plan(modified: str = "2024-05-01T10:00:00.000Z") -> AppPlan:
+    app = SourceApp(APP_ID, APP_NAME, modified, "Finance", "ACME\\alice")
     return AppPlan(
         spec=AppSpec(APP_ID, SHARED.id, MANAGED.id), app=app, shared=SHARED, managed=MANAGED,
         objects=list(OBJECTS), owners={ALICE.id: ALICE, BOB.id: BOB},
@@ -88,6 +88,12 @@ class World:
             spaces=[SHARED, MANAGED],
         )
         self.runs: list[RunResult] = []
+        self.modified = "2024-05-01T10:00:00.000Z"  # the source app's modifiedDate on-prem
+
+    def change_source(self, modified: str) -> None:
+        """Someone changes the app on-prem: a new modifiedDate, and its export holds new content."""
+        self.modified = modified
+        self.tenant.source_version += 1
 
     def script(self, command: str, *outcomes: Outcome, token: str | None = None) -> None:
         self.tenant.script(command, *outcomes, token=token)
@@ -98,7 +104,7 @@ class World:
         migration = Migration(self.session, self.ledger, RunOptions(export_dir=self.export_dir),
                               Progress(1, enabled=False))
         try:
-            outcome: AppOutcome | None = asyncio.run(migration.migrate_app(plan()))
+            outcome: AppOutcome | None = asyncio.run(migration.migrate_app(plan(self.modified)))
         except Killed:
             outcome = None
         result = RunResult(outcome, self.tenant.calls[before:])

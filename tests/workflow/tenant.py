@@ -170,6 +170,7 @@ class FakeTenant(Qlik):
         self._scripts: list[_Script] = []
         self._ids = itertools.count(1)
         self._clock = dt.datetime.now(dt.timezone.utc)
+        self.source_version = 1  # what an export holds: a new version after the source changed
 
     # -- scripting ------------------------------------------------------------------------------
     def script(self, command: str, *outcomes: Outcome, token: str | None = None) -> None:
@@ -216,7 +217,7 @@ class FakeTenant(Qlik):
     def _answer(self, args: tuple[str, ...]) -> bytes:
         cmd = command_of(args)
         if cmd == "qrs app export create":
-            Path(_flag(args, "--output-file")).write_bytes(b"QVF " + args[4].encode())
+            Path(_flag(args, "--output-file")).write_bytes(f"QVF {args[4]} v{self.source_version}".encode())
             return b""
         if cmd == "app import":
             objects = {oid: CloudObj(t, ME, pub, appr) for oid, (t, pub, appr) in self.qvf.items()}
