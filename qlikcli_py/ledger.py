@@ -396,10 +396,11 @@ class Ledger:
         return ids
 
     # -- objects --------------------------------------------------------------------------------
-    def seed_objects(self, source_app_id: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    def seed_objects(self, source_app_id: str, rows: Iterable[tuple[Any, ...]], *, retry_failed: bool = False) -> None:
         """rows: (object_id, type, title, state, source_owner_id, source_owner, target_owner_id,
         rule, status). A row already `done` keeps its result, and a row `sent` (outcome unknown)
-        keeps its status so the next attempt reads the truth first. ?1 and ?2 are those statuses."""
+        keeps its status so the next attempt reads the truth first. ?1 and ?2 are those statuses;
+        ?14 is `failed-for-good`, kept with its reason unless retry_failed."""
         stamp = now()
         with self.tx() as db:
             db.executemany(
@@ -407,13 +408,14 @@ class Ledger:
                        source_owner, target_owner_id, rule, status, updated_at)
                    VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                    ON CONFLICT(source_app_id, object_id) DO UPDATE SET
-                       target_owner_id = CASE WHEN objects.status IN (?1, ?2)
+                       target_owner_id = CASE WHEN objects.status IN (?1, ?2, ?14)
                                               THEN objects.target_owner_id ELSE excluded.target_owner_id END,
-                       rule = CASE WHEN objects.status IN (?1, ?2) THEN objects.rule ELSE excluded.rule END,
-                       status = CASE WHEN objects.status IN (?1, ?2) THEN objects.status
+                       rule = CASE WHEN objects.status IN (?1, ?2, ?14) THEN objects.rule ELSE excluded.rule END,
+                       status = CASE WHEN objects.status IN (?1, ?2, ?14) THEN objects.status
                                      ELSE excluded.status END,
                        updated_at = excluded.updated_at""",
-                ((ObjectStatus.DONE, ObjectStatus.SENT, source_app_id, *r, stamp) for r in rows),
+                ((ObjectStatus.DONE, ObjectStatus.SENT, source_app_id, *r, stamp,
+                  "" if retry_failed else ObjectStatus.FAILED_FOR_GOOD) for r in rows),
             )
 
     def objects(self, source_app_id: str, status: str | None = None) -> list[sqlite3.Row]:

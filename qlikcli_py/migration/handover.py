@@ -18,21 +18,25 @@ from qlikcli_py.models import reassignable
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.progress import Progress
 from qlikcli_py.session import Session
+from qlikcli_py.settings import RunOptions
 from qlikcli_py.vocabulary import FailureKind
 from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import Step
 
 _SEND_ATTEMPTS = 3  # change-owner sends per object in one run, each after the layout shows it unapplied
-# Not handed over yet: sent again (a `sent` one after its layout is read) on every run.
+# Not handed over yet: sent again (a `sent` one after its layout is read) on every run. An object
+# `failed-for-good` is not (the app moves on without it) unless --retry-failed.
 _UNFINISHED = (ObjectStatus.PENDING, ObjectStatus.FAILED, ObjectStatus.SENT)
 
 
 class Handover:
     """Hands each user's objects to their owner, then the app to the managed space."""
 
-    def __init__(self, session: Session, ledger: Ledger, progress: Progress, settling: Settling) -> None:
+    def __init__(self, session: Session, ledger: Ledger, opts: RunOptions, progress: Progress,
+                 settling: Settling) -> None:
         self.session = session
         self.ledger = ledger
+        self.opts = opts
         self.progress = progress
         self.settling = settling
 
@@ -55,7 +59,7 @@ class Handover:
                 status, target, rule = ObjectStatus.PENDING, res.user.id, res.rule
             rows.append((obj.object_id, obj.type, obj.title, obj.state.value, obj.owner_id, owner, target, rule,
                          status))
-        self.ledger.seed_objects(app.id, rows)
+        self.ledger.seed_objects(app.id, rows, retry_failed=self.opts.retry_failed)
         todo = [r for r in self.ledger.objects(app.id) if r["status"] in _UNFINISHED]
         self.progress.add_objects(len(todo))
         await fan_out(todo, lambda row: self._reassign_one(rec.imported_app_id or "", app.id, row),
@@ -80,11 +84,11 @@ class Handover:
                     new_owner = await self.session.target.change_owner(cloud_app, object_id, target)
                 except (QlikCommandFailed, QlikTimeout) as e:
                     if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.NOT_FOUND:
-                        self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED,
+                        self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
                                                error="not in the imported app (404)")
                         return
                     if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.BAD_REQUEST:
-                        self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED,
+                        self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
                                                error=f"rejected: {e.detail}")
                         return
                     refused = isinstance(e, QlikCommandFailed) and e.kind == FailureKind.FORBIDDEN
@@ -99,7 +103,8 @@ class Handover:
                         self.ledger.set_object(app_id, object_id, status=ObjectStatus.SENT, error=str(e))
                     return
                 if new_owner and new_owner != target:
-                    self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED, result_owner_id=new_owner,
+                    self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
+                                           result_owner_id=new_owner,
                                            error=f"change-owner answered owner {new_owner}, expected {target}")
                     return
                 self.ledger.set_object(app_id, object_id, status=ObjectStatus.DONE,

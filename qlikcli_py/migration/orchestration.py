@@ -66,7 +66,7 @@ class Migration:
         self.progress = progress
         self.settling = Settling(session, ledger)
         self.creating = Creating(session, ledger, opts, self.settling)
-        self.handover = Handover(session, ledger, progress, self.settling)
+        self.handover = Handover(session, ledger, opts, progress, self.settling)
         self.cleanup = Cleanup(session, ledger)
 
     async def run(self, plans: list[AppPlan]) -> list[AppOutcome]:

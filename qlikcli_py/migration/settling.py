@@ -158,7 +158,8 @@ class Settling:
                 # resending to an object already handed over changes nothing.
                 return Verdict.OURS
             if e.kind == FailureKind.NOT_FOUND:
-                self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED, error="not in the imported app")
+                self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
+                                       error="not in the imported app")
                 return Verdict.SETTLED
             return Verdict.UNKNOWN
         except QlikError:
@@ -170,7 +171,7 @@ class Settling:
         if obj.owner_id == self.session.me_id:
             return Verdict.OURS
         self.ledger.set_object(
-            app_id, object_id, status=ObjectStatus.FAILED, result_owner_id=obj.owner_id,
+            app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD, result_owner_id=obj.owner_id,
             error=(f"owned by {obj.owner_id}, not the migration identity: only its owner or an OAuth client "
                    f"with admin.apps can change it"),
         )

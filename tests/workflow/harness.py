@@ -98,10 +98,11 @@ class World:
     def script(self, command: str, *outcomes: Outcome, token: str | None = None) -> None:
         self.tenant.script(command, *outcomes, token=token)
 
-    def run(self) -> RunResult:
+    def run(self, *, retry_failed: bool = False) -> RunResult:
         """One run of the app, as `qlik-migrate run` makes it (a new Migration over the same ledger)."""
         before = len(self.tenant.calls)
-        migration = Migration(self.session, self.ledger, RunOptions(export_dir=self.export_dir),
+        migration = Migration(self.session, self.ledger,
+                              RunOptions(export_dir=self.export_dir, retry_failed=retry_failed),
                               Progress(1, enabled=False))
         try:
             outcome: AppOutcome | None = asyncio.run(migration.migrate_app(plan(self.modified)))
@@ -142,10 +143,10 @@ def next_call(calls: list[tuple[str, ...]], after: str, *, token: str | None = N
     raise AssertionError(f"no {after!r} call in {names}")
 
 
-def assert_converged(world: World) -> None:
+def assert_converged(world: World, *, retry_failed: bool = False) -> None:
     """Whatever happened, a further healthy run ends with one import (moved into the managed space),
     one development copy in the shared space, every object with its owner and the copy cleaned."""
-    final = world.run()
+    final = world.run(retry_failed=retry_failed)
     assert final.outcome is not None and final.outcome.status == "done", final.outcome
     rec = world.app()
     assert world.apps_in(MANAGED) == [rec.imported_app_id]

@@ -44,11 +44,8 @@ class Row:
     error: str = ""  # in the app's recorded error
 
 
-def _rows(rows: dict[str, Row], bugs: dict[str, str] | None = None) -> list[object]:
-    """Rows as parameters; a row today's code gets wrong keeps its correct expectation, xfailed."""
-    bugs = bugs or {}
-    return [pytest.param(row, id=name, marks=[pytest.mark.xfail(strict=True, reason=bugs[name])] if name in bugs else [])
-            for name, row in rows.items()]
+def _rows(rows: dict[str, Row]) -> list[object]:
+    return [pytest.param(row, id=name) for name, row in rows.items()]
 
 
 def _first_run(world: World, command: str, row: Row) -> None:
@@ -86,10 +83,7 @@ EXPORT = {
 }
 
 
-EXPORT_BUGS: dict[str, str] = {}
-
-
-@pytest.mark.parametrize("row", _rows(EXPORT, EXPORT_BUGS))
+@pytest.mark.parametrize("row", _rows(EXPORT))
 def test_export(tmp_path: Path, row: Row) -> None:
     world = World(tmp_path)
     _first_run(world, "qrs app export create", row)
