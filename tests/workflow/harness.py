@@ -95,8 +95,8 @@ class World:
         self.modified = modified
         self.tenant.source_version += 1
 
-    def script(self, command: str, *outcomes: Outcome, token: str | None = None) -> None:
-        self.tenant.script(command, *outcomes, token=token)
+    def script(self, command: str, *outcomes: Outcome, token: str | None = None, forever: bool = False) -> None:
+        self.tenant.script(command, *outcomes, token=token, forever=forever)
 
     def run(self, *, retry_failed: bool = False) -> RunResult:
         """One run of the app, as `qlik-migrate run` makes it (a new Migration over the same ledger)."""

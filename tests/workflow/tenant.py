@@ -22,7 +22,10 @@ What a row assumes of Qlik is what this file does, so each rule below names its 
 
 A scripted outcome replaces the normal answer of the next matching call: `answered()`,
 `failed(error, applied=...)`, `timed_out(applied=...)` or `killed(applied=...)` (the run dies while
-the call is in flight, leaving the ledger as the code wrote it before the call).
+the call is in flight, leaving the ledger as the code wrote it before the call). Failures can last:
+`lasting(outcome, n)` for the next n calls, `script(..., forever=True)` for every call from then on.
+`listing_lag = K` shows a new app in `app ls` only from its (K+1)th read on (the items index is
+eventually consistent, DOC).
 """
 from __future__ import annotations
 
@@ -103,11 +106,17 @@ def killed(*, applied: bool) -> Outcome:
     return Outcome("killed", applied)
 
 
+def lasting(outcome: Outcome, calls: int) -> tuple[Outcome, ...]:
+    """The same outcome for the next `calls` matching calls (a failure that lasts)."""
+    return (outcome,) * calls
+
+
 @dataclass
 class _Script:
     words: tuple[str, ...]
     token: str | None  # only calls whose argv holds this token (an object id, say)
     outcomes: list[Outcome]
+    forever: bool = False  # the last outcome answers every later matching call
 
 
 # -- the tenant -----------------------------------------------------------------------------------
@@ -171,10 +180,12 @@ class FakeTenant(Qlik):
         self._ids = itertools.count(1)
         self._clock = dt.datetime.now(dt.timezone.utc)
         self.source_version = 1  # what an export holds: a new version after the source changed
+        self.listing_lag = 0  # `app ls` reads a new app stays out of the listing
+        self._unlisted: dict[str, int] = {}
 
     # -- scripting ------------------------------------------------------------------------------
-    def script(self, command: str, *outcomes: Outcome, token: str | None = None) -> None:
-        self._scripts.append(_Script(tuple(command.split()), token, list(outcomes)))
+    def script(self, command: str, *outcomes: Outcome, token: str | None = None, forever: bool = False) -> None:
+        self._scripts.append(_Script(tuple(command.split()), token, list(outcomes), forever))
 
     def commands(self) -> list[str]:
         return [command_of(a) for a in self.calls]
@@ -207,7 +218,7 @@ class FakeTenant(Qlik):
     def _next_outcome(self, call: tuple[str, ...]) -> Outcome:
         for s in self._scripts:
             if s.outcomes and call[:len(s.words)] == s.words and (s.token is None or s.token in call):
-                return s.outcomes.pop(0)
+                return s.outcomes[0] if s.forever and len(s.outcomes) == 1 else s.outcomes.pop(0)
         return answered()
 
     def _now(self) -> str:
@@ -223,7 +234,13 @@ class FakeTenant(Qlik):
             objects = {oid: CloudObj(t, ME, pub, appr) for oid, (t, pub, appr) in self.qvf.items()}
             return self._nx(self._create(_flag(args, "--name"), _flag(args, "--spaceId"), objects))
         if cmd == "app ls":
-            return _dump([self._item(a) for a in self.in_space(_flag(args, "--spaceId"))])
+            listed = []
+            for a in self.in_space(_flag(args, "--spaceId")):
+                if self._unlisted.get(a.id, 0) > 0:
+                    self._unlisted[a.id] -= 1
+                else:
+                    listed.append(self._item(a))
+            return _dump(listed)
         if cmd == "app get":
             return self._nx(self._app(args[2]))
         if cmd == "app copy":
@@ -276,6 +293,7 @@ class FakeTenant(Qlik):
     def _create(self, name: str, space: str, objects: dict[str, CloudObj]) -> CloudAppRow:
         app = CloudAppRow(f"cloud-app-{next(self._ids)}", name, space, ME, self._now(), objects=objects)
         self.apps[app.id] = app
+        self._unlisted[app.id] = self.listing_lag
         return app
 
     def _app(self, app_id: str) -> CloudAppRow:
