@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -48,8 +49,12 @@ ME = "64a1f0c2e3b4d5f6a7b8c900"  # the migration identity (the target context's 
 
 
 class Killed(BaseException):
-    """The run died while a call was in flight (SIGKILL): nothing after the call runs. A
-    BaseException so that no `except Exception` in the tool can swallow it."""
+    """The run died while a call was in flight, when the tenant is driven in-process (no `on_kill`).
+    The harness runs each run in a process of its own and SIGKILLs it instead (`on_kill`), so no
+    `finally` or `except BaseException` of the tool runs after a kill, as after a real one."""
+
+
+_STATE = ("apps", "calls", "_scripts", "_ids", "_clock", "_unlisted", "source_version")
 
 
 # -- errors as qlik-cli prints them: the recorded fixtures' text, so a re-recording updates them ----
@@ -182,6 +187,18 @@ class FakeTenant(Qlik):
         self.source_version = 1  # what an export holds: a new version after the source changed
         self.listing_lag = 0  # `app ls` reads a new app stays out of the listing
         self._unlisted: dict[str, int] = {}
+        self.on_kill: Callable[[], None] | None = None
+
+    def kill_scripted(self) -> bool:
+        return any(o.kind == "killed" for s in self._scripts for o in s.outcomes)
+
+    def state(self) -> dict[str, Any]:
+        """What the tenant holds, to carry it out of the process a run was made in."""
+        return {k: getattr(self, k) for k in _STATE}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
 
     # -- scripting ------------------------------------------------------------------------------
     def script(self, command: str, *outcomes: Outcome, token: str | None = None, forever: bool = False) -> None:
@@ -209,6 +226,8 @@ class FakeTenant(Qlik):
         if outcome.kind == "timed_out":
             raise QlikTimeout(call, timeout or self.timeout)
         if outcome.kind == "killed":
+            if self.on_kill is not None:
+                self.on_kill()  # does not return: the process is killed
             raise Killed(" ".join(call))
         if stdout_path is not None:
             stdout_path.write_bytes(stdout)

@@ -97,6 +97,18 @@ def test_export(tmp_path: Path, row: Row) -> None:
     assert world.app().export_path is None and not list(world.export_dir.iterdir())
 
 
+def test_a_killed_export_leaves_its_part_file_and_the_next_run_starts_the_export_over(tmp_path: Path) -> None:
+    """The kill is a real one (SIGKILL of the run's process): the tool's clean-up of a failed export
+    does not run, so the partial file stays, and the resumed run must not mistake it for an export."""
+    world = World(tmp_path)
+    world.script("qrs app export create", killed(applied=True))
+    assert world.run().outcome is None
+    assert [p.name.endswith(".qvf.part") for p in world.export_dir.iterdir()] == [True]
+    assert world.app().export_sha256 is None
+    assert_converged(world)
+    assert len(world.commands("qrs app export create")) == 2 and len(world.commands("app import")) == 1
+
+
 # -- import: `qlik app import --file X --spaceId SHARED --name N --resumable` ----------------------
 IMPORT = {
     "answered": Row(answered(), IMPORT_IS_NEW, "done", "app copy", 1),

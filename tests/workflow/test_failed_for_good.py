@@ -38,7 +38,8 @@ def test_an_object_not_in_the_app_is_reported_for_good_and_the_exit_says_running
     world.run()
     code, app, text, rows = _report(world, tmp_path)
     assert (code, app["status"]) == (ExitCode.FAILED_FOR_GOOD, "done")
-    assert [(f["object_id"], f["error"]) for f in app["failed_for_good"]] == [(PRIVATE, "not in the imported app (404)")]
+    assert [(f["object_id"], f["error"]) for f in app["failed_for_good"]] == [
+        (PRIVATE, "not in the imported app (404)")]
     assert f"FAILED FOR GOOD  sheet {PRIVATE}" in text and "--retry-failed" in text
     assert {r["object_id"]: (r["status"], r["detail"]) for r in rows}[PRIVATE] == (
         "failed-for-good", "not in the imported app (404)")
