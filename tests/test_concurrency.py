@@ -59,3 +59,38 @@ def test_without_failures_every_item_runs_once() -> None:
 
     asyncio.run(fan_out(list(range(10)), call, workers=3))
     assert sorted(seen) == list(range(10))
+
+
+def test_an_app_that_fails_unexpectedly_starts_no_other_and_is_raised_after_the_apps_in_flight() -> None:
+    """The same for the apps of a batch (Migration.run): a bug in one app is raised only once the
+    other apps in flight have finished, and no app starts after it."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from qlikcli_py.migration import Migration
+
+    events: list[str] = []
+
+    class Stub(Migration):
+        async def migrate_app(self, plan: Any) -> Any:
+            events.append(f"start {plan}")
+            await asyncio.sleep(0)
+            if plan == "a":
+                events.append("bug a")
+                raise RuntimeError("a bug")
+            for _ in range(3):
+                await asyncio.sleep(0)
+            events.append(f"end {plan}")
+            return plan
+
+    session: Any = SimpleNamespace(qlik=SimpleNamespace(workers=4))  # two apps at once
+    migration = Stub(session, None, None, None)  # type: ignore[arg-type]
+
+    async def caller() -> None:
+        try:
+            await migration.run(["a", "b", "c", "d"])  # type: ignore[list-item]
+        except RuntimeError:
+            events.append("raised")
+
+    asyncio.run(caller())
+    assert events == ["start a", "start b", "bug a", "end b", "raised"]

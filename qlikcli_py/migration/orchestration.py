@@ -70,13 +70,26 @@ class Migration:
         self.cleanup = Cleanup(session, ledger)
 
     async def run(self, plans: list[AppPlan]) -> list[AppOutcome]:
+        """Every app, `--workers`/2 at once. A failure an app does not turn into its outcome (a bug)
+        starts no further app and is raised once the apps in flight have finished: nothing is
+        still writing while the caller reports or tears down."""
         parallel = asyncio.Semaphore(max(1, self.session.qlik.workers // 2))
+        failures: list[Exception] = []
 
-        async def one(plan: AppPlan) -> AppOutcome:
+        async def one(plan: AppPlan) -> AppOutcome | None:
             async with parallel:
-                return await self.migrate_app(plan)
+                if failures:
+                    return None
+                try:
+                    return await self.migrate_app(plan)
+                except Exception as e:
+                    failures.append(e)
+                    return None
 
-        return list(await asyncio.gather(*(one(p) for p in plans)))
+        outcomes = await asyncio.gather(*(one(p) for p in plans))
+        if failures:
+            raise failures[0]
+        return [o for o in outcomes if o is not None]
 
     async def migrate_app(self, plan: AppPlan) -> AppOutcome:
         started = time.monotonic()
