@@ -16,6 +16,7 @@ class ExitCode(enum.IntEnum):
     MISMATCH = 5  # verify found objects whose id, type, state or owner differ from the source
     CHANGED = 6  # some source apps changed since they were migrated: re-run those with --force
     INCOMPLETE = 7  # stopped cleanly before the end (--max-imports reached): the next run continues
+    FAILED_FOR_GOOD = 8  # some objects failed for good; running again will not help: fix the cause, or --retry-failed
     LOCKED = 75  # another run holds the state dir lock (EX_TEMPFAIL): try again later
     INTERRUPTED = 130
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import fcntl
 import os
 import sqlite3
@@ -30,7 +31,7 @@ from qlikcli_py.vocabulary import CleanupStatus
 from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import Step
 
-LEDGER_VERSION = 1
+LEDGER_VERSION = 2
 LEDGER_FILE = "ledger.sqlite"
 LOCK_FILE = "lock"
 
@@ -85,6 +86,13 @@ CREATE TABLE IF NOT EXISTS imports (
     at TEXT NOT NULL,
     PRIMARY KEY (imported_app_id)
 );
+CREATE TABLE IF NOT EXISTS import_attempts (
+    source_app_id TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    status TEXT NOT NULL,      -- reserved | imported | released (the --max-imports quota counts all but released)
+    imported_app_id TEXT,
+    export_sha256 TEXT         -- the export it imports: an app it created is adopted for that export only
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     command TEXT NOT NULL,
@@ -93,6 +101,28 @@ CREATE TABLE IF NOT EXISTS runs (
     exit_code INTEGER
 );
 """
+
+
+# Format 1 -> 2: import attempts, reserved before each import so --max-imports holds across apps
+# imported at once and across runs. Earlier imports count as attempts; an open one stays reserved.
+_UPGRADES = {
+    1: """
+CREATE TABLE IF NOT EXISTS import_attempts (
+    source_app_id TEXT NOT NULL, started_at TEXT NOT NULL, status TEXT NOT NULL, imported_app_id TEXT,
+    export_sha256 TEXT);
+INSERT INTO import_attempts SELECT source_app_id, at, 'imported', imported_app_id, NULL FROM imports;
+INSERT INTO import_attempts SELECT source_app_id, import_started_at, 'reserved', NULL, NULL FROM apps
+    WHERE import_started_at IS NOT NULL AND imported_app_id IS NULL;
+""",
+}
+
+
+class Attempt(enum.StrEnum):
+    """An import attempt, for the --max-imports quota."""
+
+    RESERVED = "reserved"  # counted before the import starts; a killed run's stays counted until settled
+    IMPORTED = "imported"
+    RELEASED = "released"  # certainly created nothing: not counted
 
 
 def now() -> str:
@@ -157,6 +187,9 @@ class Ledger:
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version={LEDGER_VERSION}")
             self.db.commit()
+        elif version in _UPGRADES and not readonly:
+            for old in range(version, LEDGER_VERSION):
+                self.db.executescript(f"BEGIN; {_UPGRADES[old]} PRAGMA user_version={old + 1}; COMMIT;")
         elif version != LEDGER_VERSION:
             raise UsageProblem(
                 f"{self.path} has ledger format {version}; this qlik-migrate reads format "
@@ -280,13 +313,72 @@ class Ledger:
             db.execute("DELETE FROM cleanup WHERE source_app_id=?", (source_app_id,))
 
     def record_import(self, source_app_id: str, imported_app_id: str) -> None:
+        """The import's app, and its attempt counted as an import."""
         with self.tx() as db:
             db.execute("INSERT OR IGNORE INTO imports VALUES (?,?,?)", (source_app_id, imported_app_id, now()))
             db.execute("UPDATE apps SET imported_app_id=?, step=?, updated_at=? WHERE source_app_id=?",
                        (imported_app_id, Step.IMPORT, now(), source_app_id))
+            done = db.execute("UPDATE import_attempts SET status=?, imported_app_id=? WHERE source_app_id=? AND "
+                              "status=?", (Attempt.IMPORTED, imported_app_id, source_app_id, Attempt.RESERVED))
+            if not done.rowcount:
+                db.execute("INSERT INTO import_attempts VALUES (?,?,?,?,NULL)",
+                           (source_app_id, now(), Attempt.IMPORTED, imported_app_id))
+
+    def reserve_import(self, source_app_id: str, started_at: str, identity_id: str, export_sha256: str | None,
+                       *, limit: int | None, since: str) -> bool:
+        """Count an import against the quota before it starts, and open its adoption window
+        (`import_started_at`), in one transaction: apps imported at once and runs one after the
+        other cannot both take the last one. False when the quota is used up."""
+        self.db.execute("BEGIN IMMEDIATE")  # a write lock from the count on: no other writer between
+        try:
+            if limit is not None and self.imports_since(since) >= limit:
+                self.db.rollback()
+                return False
+            self.db.execute("INSERT INTO import_attempts VALUES (?,?,?,NULL,?)",
+                            (source_app_id, started_at, Attempt.RESERVED, export_sha256))
+            self.db.execute("UPDATE apps SET import_started_at=?, identity_id=?, updated_at=? WHERE source_app_id=?",
+                            (started_at, identity_id, now(), source_app_id))
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            raise
+        return True
+
+    def open_import(self, source_app_id: str) -> sqlite3.Row | None:
+        """The app's import attempt not settled yet (made by a run killed during the import)."""
+        row: sqlite3.Row | None = self.db.execute(
+            "SELECT * FROM import_attempts WHERE source_app_id=? AND status=? ORDER BY started_at DESC",
+            (source_app_id, Attempt.RESERVED)).fetchone()
+        return row
+
+    def release_import(self, source_app_id: str) -> None:
+        """The app's open import attempt certainly created nothing: no longer counted, and its
+        adoption window closed."""
+        with self.tx() as db:
+            db.execute("UPDATE import_attempts SET status=? WHERE source_app_id=? AND status=?",
+                       (Attempt.RELEASED, source_app_id, Attempt.RESERVED))
+            db.execute("UPDATE apps SET import_started_at=NULL, updated_at=? WHERE source_app_id=?",
+                       (now(), source_app_id))
+
+    def supersede_import(self, source_app_id: str, stale_app_id: str, reason: str) -> None:
+        """An interrupted import of an earlier version of the source created `stale_app_id`: it
+        counted as an import, is never adopted (the app's history), and the window is closed."""
+        record = self.app(source_app_id)
+        assert record is not None
+        history = orjson.loads(record.history)
+        history.append({"imported_app_id": stale_app_id, "copy_app_id": None,
+                        "source_modified": record.source_modified, "step": "", "superseded_at": now(),
+                        "reason": reason})
+        with self.tx() as db:
+            db.execute("UPDATE import_attempts SET status=?, imported_app_id=? WHERE source_app_id=? AND status=?",
+                       (Attempt.IMPORTED, stale_app_id, source_app_id, Attempt.RESERVED))
+            db.execute("UPDATE apps SET import_started_at=NULL, history=?, updated_at=? WHERE source_app_id=?",
+                       (orjson.dumps(history).decode(), now(), source_app_id))
 
     def imports_since(self, since_iso: str) -> int:
-        return int(self.db.execute("SELECT count(*) FROM imports WHERE at >= ?", (since_iso,)).fetchone()[0])
+        """Import attempts counted by --max-imports: made or reserved (perhaps made by a killed run)."""
+        return int(self.db.execute("SELECT count(*) FROM import_attempts WHERE started_at >= ? AND status != ?",
+                                   (since_iso, Attempt.RELEASED)).fetchone()[0])
 
     def known_cloud_app_ids(self) -> set[str]:
         ids = {r[0] for r in self.db.execute("SELECT imported_app_id FROM imports")}
@@ -304,10 +396,11 @@ class Ledger:
         return ids
 
     # -- objects --------------------------------------------------------------------------------
-    def seed_objects(self, source_app_id: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    def seed_objects(self, source_app_id: str, rows: Iterable[tuple[Any, ...]], *, retry_failed: bool = False) -> None:
         """rows: (object_id, type, title, state, source_owner_id, source_owner, target_owner_id,
         rule, status). A row already `done` keeps its result, and a row `sent` (outcome unknown)
-        keeps its status so the next attempt reads the truth first. ?1 and ?2 are those statuses."""
+        keeps its status so the next attempt reads the truth first. ?1 and ?2 are those statuses;
+        ?14 is `failed-for-good`, kept with its reason unless retry_failed."""
         stamp = now()
         with self.tx() as db:
             db.executemany(
@@ -315,13 +408,14 @@ class Ledger:
                        source_owner, target_owner_id, rule, status, updated_at)
                    VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                    ON CONFLICT(source_app_id, object_id) DO UPDATE SET
-                       target_owner_id = CASE WHEN objects.status IN (?1, ?2)
+                       target_owner_id = CASE WHEN objects.status IN (?1, ?2, ?14)
                                               THEN objects.target_owner_id ELSE excluded.target_owner_id END,
-                       rule = CASE WHEN objects.status IN (?1, ?2) THEN objects.rule ELSE excluded.rule END,
-                       status = CASE WHEN objects.status IN (?1, ?2) THEN objects.status
+                       rule = CASE WHEN objects.status IN (?1, ?2, ?14) THEN objects.rule ELSE excluded.rule END,
+                       status = CASE WHEN objects.status IN (?1, ?2, ?14) THEN objects.status
                                      ELSE excluded.status END,
                        updated_at = excluded.updated_at""",
-                ((ObjectStatus.DONE, ObjectStatus.SENT, source_app_id, *r, stamp) for r in rows),
+                ((ObjectStatus.DONE, ObjectStatus.SENT, source_app_id, *r, stamp,
+                  "" if retry_failed else ObjectStatus.FAILED_FOR_GOOD) for r in rows),
             )
 
     def objects(self, source_app_id: str, status: str | None = None) -> list[sqlite3.Row]:

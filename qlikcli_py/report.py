@@ -108,6 +108,7 @@ def run_apps(outcomes: list[AppOutcome], plans: dict[str, AppPlan], ledger: Ledg
         reassigned: Counter[tuple[str, str, str]] = Counter()
         unmatched: Counter[str] = Counter()
         failed = []
+        for_good = []
         for r in rows:
             if r["status"] == ObjectStatus.DONE and r["target_owner_id"]:
                 reassigned[(r["source_owner"], r["target_owner_id"], r["rule"] or "")] += 1
@@ -116,6 +117,9 @@ def run_apps(outcomes: list[AppOutcome], plans: dict[str, AppPlan], ledger: Ledg
             elif r["status"] in (ObjectStatus.FAILED, ObjectStatus.SENT, ObjectStatus.PENDING):
                 failed.append({"object_id": r["object_id"], "type": r["type"], "status": r["status"],
                                "error": r["error"]})
+            elif r["status"] == ObjectStatus.FAILED_FOR_GOOD:
+                for_good.append({"object_id": r["object_id"], "type": r["type"], "title": r["title"],
+                                 "source_owner": r["source_owner"], "error": r["error"]})
         reasons = {row["source_owner"]: row for row in plan.owner_rows()}
         apps.append({
             "source_app_id": out.source_app_id, "name": out.name, "status": out.status, "step": out.step,
@@ -130,6 +134,7 @@ def run_apps(outcomes: list[AppOutcome], plans: dict[str, AppPlan], ledger: Ledg
             "unmatched": [{"source_owner": k, "name": reasons.get(k, {}).get("name"), "objects": n,
                            "detail": reasons.get(k, {}).get("detail")} for k, n in sorted(unmatched.items())],
             "failed_objects": failed,
+            "failed_for_good": for_good,
         })
     return apps
 
@@ -180,6 +185,12 @@ def render_run(doc: dict[str, Any]) -> str:
             lines.append(f"  failed        {f['type']} {f['object_id']}: {f['error']}")
         if len(app["failed_objects"]) > 10:
             lines.append(f"  ... and {len(app['failed_objects']) - 10} more failed objects (see --report)")
+        for f in app["failed_for_good"][:10]:
+            lines.append(f"  FAILED FOR GOOD  {f['type']} {f['object_id']} ({f['source_owner']}): {f['error']}")
+        if len(app["failed_for_good"]) > 10:
+            lines.append(f"  ... and {len(app['failed_for_good']) - 10} more failed for good (see --report / --csv)")
+        if app["failed_for_good"]:
+            lines.append("  not tried again by later runs: fix the cause, then run with --retry-failed")
         lines += [f"  note: {n}" for n in app["notes"]]
         if app["error"]:
             lines.append(f"  error: {app['error']}")

@@ -24,6 +24,7 @@ class RunOptions:
     force: bool = False
     max_imports: int | None = None
     keep_exports: bool = False
+    retry_failed: bool = False  # hand over again objects that failed for good in earlier runs
 
 
 @dataclass

@@ -81,7 +81,8 @@ class ObjectStatus(enum.StrEnum):
     SENT = "sent"  # change-owner sent, outcome unknown: settled from the truth before any resend
     DONE = "done"
     UNMATCHED = "unmatched"  # its owner has no cloud user: stays with the migration identity
-    FAILED = "failed"
+    FAILED = "failed"  # failed in this run; the next run tries again
+    FAILED_FOR_GOOD = "failed-for-good"  # a definitive refusal (not in the app, 400): not tried again
     KEPT = "kept"  # base content: stays with the app owner
     TO_REASSIGN = "to-reassign"  # `plan --csv` only: headed for a change-owner
 

@@ -60,8 +60,38 @@ def test_unknown_format_version_is_refused(tmp_path):
     db.execute(f"PRAGMA user_version={LEDGER_VERSION + 1}")
     db.commit()
     db.close()
-    with pytest.raises(UsageProblem, match="ledger format 2"):
+    with pytest.raises(UsageProblem, match=f"ledger format {LEDGER_VERSION + 1}"):
         Ledger(tmp_path)
+
+
+def test_a_format_1_ledger_is_upgraded_with_its_imports_and_open_attempt_counted(tmp_path):
+    with Ledger(tmp_path) as ledger:
+        _app(ledger, "a1")
+        _app(ledger, "a2")
+        ledger.record_import("a1", "c1")
+        ledger.update_app("a2", import_started_at="2030-01-01T00:00:00.000Z")  # a run killed during the import
+    db = sqlite3.connect(tmp_path / "ledger.sqlite")
+    db.executescript("DROP TABLE import_attempts; PRAGMA user_version=1;")
+    db.close()
+    with Ledger(tmp_path) as ledger:
+        assert ledger.imports_since("2000-01-01T00:00:00Z") == 2
+        assert ledger.open_import("a2") is not None and ledger.open_import("a1") is None
+
+
+def test_a_reservation_counts_until_released_and_the_quota_refuses_past_it(tmp_path):
+    since = "2000-01-01T00:00:00Z"
+    with Ledger(tmp_path) as ledger:
+        for app_id in ("a1", "a2"):
+            _app(ledger, app_id)
+        assert ledger.reserve_import("a1", "2030-01-01T00:00:00.000Z", "me", "sha-1", limit=1, since=since)
+        assert not ledger.reserve_import("a2", "2030-01-01T00:00:01.000Z", "me", "sha-2", limit=1, since=since)
+        assert ledger.app("a1").import_started_at == "2030-01-01T00:00:00.000Z"
+        assert ledger.app("a2").import_started_at is None  # refused: no window opened
+        ledger.release_import("a1")  # certainly created nothing
+        assert ledger.app("a1").import_started_at is None
+        assert ledger.reserve_import("a2", "2030-01-01T00:00:02.000Z", "me", "sha-2", limit=1, since=since)
+        ledger.record_import("a2", "c2")
+        assert ledger.imports_since(since) == 1 and ledger.open_import("a2") is None
 
 
 def test_readonly_without_ledger_says_so(tmp_path):

@@ -173,6 +173,8 @@ def run_options(f: F) -> F:
             help="Migrate again apps already migrated (the earlier import is kept and reported)."),
         opt("--max-imports", type=click.IntRange(1), default=None,
             help="Stop cleanly after this many imports in 24 hours (the tenant's daily import quota)."),
+        opt("--retry-failed", is_flag=True,
+            help="Try again the objects that failed for good in earlier runs (not in the app, refused)."),
         opt("--quiet", is_flag=True,
             help="For cron: print nothing when everything succeeded, else one summary of what did not."),
     ]):
@@ -181,7 +183,8 @@ def run_options(f: F) -> F:
 
 
 def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: bool = False,
-                   max_imports: int | None = None, keep_exports: bool = False) -> Settings:
+                   max_imports: int | None = None, keep_exports: bool = False,
+                   retry_failed: bool = False) -> Settings:
     state_dir = p.get("state_dir") or default_state_dir()
     conn = Connection(
         source_context=p.get("source_context", ""), target_context=p.get("target_context", ""),
@@ -202,7 +205,7 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
     mapping = load_options(p.get("match_order"), p.get("mapping_file"), tuple(p.get("rewrite", ())),
                            p.get("lookup", DEFAULT_LOOKUP), p.get("on_unmatched", DEFAULT_ON_UNMATCHED))
     run = RunOptions(export_dir=export_dir or state_dir / "exports", force=force, max_imports=max_imports,
-                     keep_exports=keep_exports)
+                     keep_exports=keep_exports, retry_failed=retry_failed)
     return Settings(conn=conn, state_dir=Path(state_dir), specs=specs, mapping=mapping, run=run,
                     manifest=p.get("manifest"), report=p.get("report"), csv=p.get("csv_path"))
 

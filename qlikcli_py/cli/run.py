@@ -29,12 +29,12 @@ from qlikcli_py.vocabulary import AppStatus
 @mapping_options
 @report_options
 @run_options
-def run(export_dir: Path | None, force: bool, max_imports: int | None, keep_exports: bool, quiet: bool,
-        **params: Any) -> int:
+def run(export_dir: Path | None, force: bool, max_imports: int | None, keep_exports: bool, retry_failed: bool,
+        quiet: bool, **params: Any) -> int:
     """Migrate APP_IDS (or a --manifest): export, import, copy, give objects back, move, clean."""
     require_apps(params)
     settings = build_settings(params, export_dir=export_dir, force=force, max_imports=max_imports,
-                              keep_exports=keep_exports)
+                              keep_exports=keep_exports, retry_failed=retry_failed)
     bind_run(settings.run_id, "run")
     if quiet:
         logs.quiet()
@@ -57,6 +57,9 @@ def quiet_summary(code: int, apps: list[dict[str, Any]]) -> str:
     for app in apps:
         if app["status"] in (AppStatus.CHANGED, AppStatus.DEFERRED):
             parts.append(f"{app['name']!r} {app['status']}: {'; '.join(app['notes'])}")
+        elif app.get("failed_for_good"):
+            parts.append(f"{app['name']!r}: {len(app['failed_for_good'])} objects failed for good "
+                         f"(fix the cause, or --retry-failed)")
         elif app["unmatched"]:
             owners = ", ".join(f"{u['source_owner']} ({u['objects']} objects)" for u in app["unmatched"])
             parts.append(f"{app['name']!r}: owners without a cloud user: {owners}")

@@ -116,7 +116,9 @@ def exit_code(apps: list[dict[str, Any]]) -> int:
     if AppStatus.FAILED in statuses:
         return ExitCode.FAILED
     if AppStatus.DEFERRED in statuses:
-        return ExitCode.INCOMPLETE
+        return ExitCode.INCOMPLETE  # the next run continues: a cron wrapper must not stop before it
+    if any(a["failed_for_good"] for a in apps):
+        return ExitCode.FAILED_FOR_GOOD
     if AppStatus.CHANGED in statuses:
         return ExitCode.CHANGED
     if any(a["unmatched"] for a in apps):

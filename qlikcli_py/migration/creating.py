@@ -14,6 +14,7 @@ from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikTimeout
 from qlikcli_py.ledger import AppRecord
+from qlikcli_py.ledger import Ledger
 from qlikcli_py.ledger import now
 from qlikcli_py.migration.context import definite
 from qlikcli_py.migration.export_files import export_file_name
@@ -21,6 +22,8 @@ from qlikcli_py.migration.export_files import sha256
 from qlikcli_py.migration.settling import Settling
 from qlikcli_py.migration.settling import recent
 from qlikcli_py.planning import AppPlan
+from qlikcli_py.session import Session
+from qlikcli_py.settings import RunOptions
 from qlikcli_py.vocabulary import FailureKind
 from qlikcli_py.vocabulary import Step
 
@@ -31,8 +34,22 @@ class QuotaReached(Exception):
     pass
 
 
-class CreatingSteps(Settling):
-    async def _export(self, plan: AppPlan, rec: AppRecord) -> None:
+def utc_now() -> dt.datetime:
+    """The clock the import quota counts by (a test moves it a day on)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Creating:
+    """Export, import, copy: each creation recorded before the next, and settled if interrupted."""
+
+    def __init__(self, session: Session, ledger: Ledger, opts: RunOptions, settling: Settling) -> None:
+        self.session = session
+        self.ledger = ledger
+        self.opts = opts
+        self.settling = settling
+        self._stop_imports = False
+
+    async def export(self, plan: AppPlan, rec: AppRecord) -> None:
         app = plan.app
         if rec.imported_app_id:
             return  # the QVF is no longer needed
@@ -46,7 +63,7 @@ class CreatingSteps(Settling):
         with contextlib.suppress(FileNotFoundError):
             part.unlink()
         try:
-            await self.s.source.export(app.id, part, skip_data=plan.spec.skip_data)
+            await self.session.source.export(app.id, part, skip_data=plan.spec.skip_data)
         except BaseException as e:  # a failure, a timeout or a cancelled run: no partial QVF stays behind
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
@@ -65,8 +82,8 @@ class CreatingSteps(Settling):
         self.ledger.update_app(app.id, step=Step.EXPORT, export_path=str(dest), export_size=size,
                                export_sha256=digest, export_skip_data=int(plan.spec.skip_data))
 
-    async def _import(self, plan: AppPlan, rec: AppRecord) -> None:
-        async with self._creating(plan) as rec:
+    async def import_app(self, plan: AppPlan, rec: AppRecord) -> None:
+        async with self.settling.creating(plan) as rec:
             await self._import_unique(plan, rec)
 
     async def _import_unique(self, plan: AppPlan, rec: AppRecord) -> None:
@@ -74,42 +91,52 @@ class CreatingSteps(Settling):
         if rec.imported_app_id:
             return
         if rec.import_started_at:
-            found = await self._find_created(plan.shared.id, app.name, rec.import_started_at, "import",
-                                             wait=recent(rec.import_started_at))
-            if found:
-                self.ledger.record_import(app.id, found.id)
-                log.info("import.adopted", imported_app_id=found.id)
-                return
-        await self._claim_import_quota()
-        started = now()
-        self.ledger.update_app(app.id, import_started_at=started, identity_id=self.s.me_id)
+            if self.settling.stale_import(rec):
+                # An import of an earlier export (a run killed during it, then the source changed):
+                # what it created holds the old content and is never adopted for this export.
+                await self.settling.supersede_stale_import(rec)
+            else:
+                found = await self.settling.find_created(plan.shared.id, app.name, rec.import_started_at, "import",
+                                                         wait=recent(rec.import_started_at))
+                if found:
+                    self.ledger.record_import(app.id, found.id)
+                    log.info("import.adopted", imported_app_id=found.id)
+                    return
+                self.ledger.release_import(app.id)  # it created nothing
+        started = self._reserve_import(plan, rec)
         assert rec.export_path
         try:
-            cloud = await self.s.target.import_app(Path(rec.export_path), plan.shared.id, app.name)
+            cloud = await self.session.target.import_app(Path(rec.export_path), plan.shared.id, app.name)
         except (QlikCommandFailed, QlikTimeout) as e:
             if definite(e):
+                self.ledger.release_import(app.id)
                 raise MigrationError(f"import of {app.name!r} into {plan.shared.name!r} failed: {e}") from e
-            found = await self._find_created(plan.shared.id, app.name, started, "import", wait=True)
+            found = await self.settling.find_created(plan.shared.id, app.name, started, "import", wait=True)
             if not found:
+                # It may still show up late: the attempt stays counted and open for the next run.
                 raise MigrationError(f"import of {app.name!r} failed and created no app: {e}") from e
             log.info("import.adopted", imported_app_id=found.id, after=str(e))
             cloud = found
         self.ledger.record_import(app.id, cloud.id)
 
-    async def _claim_import_quota(self) -> None:
+    def _reserve_import(self, plan: AppPlan, rec: AppRecord) -> str:
+        """Reserve the import in the ledger before it starts (with --max-imports, against the quota
+        of the last 24 hours): apps imported at once and later runs see it at once. No await between
+        the count and the reservation: the ledger does both in one transaction."""
         limit = self.opts.max_imports
-        if limit is None:
-            return
-        async with self._quota_lock:
-            since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat().replace("+00:00", "Z")
-            if self._stop_imports or self.ledger.imports_since(since) >= limit:
-                self._stop_imports = True
-                raise QuotaReached(
-                    f"--max-imports {limit} reached (imports in the last 24 hours): the next run continues"
-                )
+        clock = utc_now()
+        started = clock.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        since = (clock - dt.timedelta(days=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if self._stop_imports or not self.ledger.reserve_import(
+                plan.app.id, started, self.session.me_id, rec.export_sha256, limit=limit, since=since):
+            self._stop_imports = True  # apps after this one wait for the next run too
+            raise QuotaReached(
+                f"--max-imports {limit} reached (imports in the last 24 hours): the next run continues"
+            )
+        return started
 
-    async def _copy(self, plan: AppPlan, rec: AppRecord) -> None:
-        async with self._creating(plan) as rec:
+    async def copy(self, plan: AppPlan, rec: AppRecord) -> None:
+        async with self.settling.creating(plan) as rec:
             await self._copy_unique(plan, rec)
 
     async def _copy_unique(self, plan: AppPlan, rec: AppRecord) -> None:
@@ -121,7 +148,7 @@ class CreatingSteps(Settling):
             self.ledger.update_app(app.id, step=Step.COPY)
             return
         if rec.copy_started_at:
-            found = await self._find_created(plan.shared.id, app.name, rec.copy_started_at, "copy",
+            found = await self.settling.find_created(plan.shared.id, app.name, rec.copy_started_at, "copy",
                                              exclude={rec.imported_app_id}, wait=recent(rec.copy_started_at))
             if found:
                 self.ledger.update_app(app.id, copy_app_id=found.id, step=Step.COPY)
@@ -129,11 +156,11 @@ class CreatingSteps(Settling):
         started = now()
         self.ledger.update_app(app.id, copy_started_at=started)
         try:
-            copy = await self.s.target.copy_app(rec.imported_app_id, app.name, plan.shared.id)
+            copy = await self.session.target.copy_app(rec.imported_app_id, app.name, plan.shared.id)
         except (QlikCommandFailed, QlikTimeout) as e:
             if definite(e):
                 raise MigrationError(f"copying the imported app {rec.imported_app_id} failed: {e}") from e
-            found = await self._find_created(plan.shared.id, app.name, started, "copy", wait=True,
+            found = await self.settling.find_created(plan.shared.id, app.name, started, "copy", wait=True,
                                              exclude={rec.imported_app_id})
             if not found:
                 raise MigrationError(f"copying the imported app {rec.imported_app_id} failed: {e}") from e

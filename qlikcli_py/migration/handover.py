@@ -9,26 +9,41 @@ from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikTimeout
 from qlikcli_py.ledger import AppRecord
+from qlikcli_py.ledger import Ledger
 from qlikcli_py.migration.context import definite
 from qlikcli_py.migration.settling import Settling
 from qlikcli_py.migration.settling import Verdict
 from qlikcli_py.models import CloudApp
 from qlikcli_py.models import reassignable
 from qlikcli_py.planning import AppPlan
+from qlikcli_py.progress import Progress
+from qlikcli_py.session import Session
+from qlikcli_py.settings import RunOptions
 from qlikcli_py.vocabulary import FailureKind
 from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import Step
 
 _SEND_ATTEMPTS = 3  # change-owner sends per object in one run, each after the layout shows it unapplied
-# Not handed over yet: sent again (a `sent` one after its layout is read) on every run.
+# Not handed over yet: sent again (a `sent` one after its layout is read) on every run. An object
+# `failed-for-good` is not (the app moves on without it) unless --retry-failed.
 _UNFINISHED = (ObjectStatus.PENDING, ObjectStatus.FAILED, ObjectStatus.SENT)
 
 
-class HandoverSteps(Settling):
-    async def _reassign(self, plan: AppPlan, rec: AppRecord) -> None:
+class Handover:
+    """Hands each user's objects to their owner, then the app to the managed space."""
+
+    def __init__(self, session: Session, ledger: Ledger, opts: RunOptions, progress: Progress,
+                 settling: Settling) -> None:
+        self.session = session
+        self.ledger = ledger
+        self.opts = opts
+        self.progress = progress
+        self.settling = settling
+
+    async def reassign(self, plan: AppPlan, rec: AppRecord) -> None:
         app = plan.app
         assert rec.imported_app_id
-        me = self.s.me_id
+        me = self.session.me_id
         rows = []
         for obj in plan.objects:
             res = plan.resolutions.get(obj.owner_id)
@@ -44,11 +59,11 @@ class HandoverSteps(Settling):
                 status, target, rule = ObjectStatus.PENDING, res.user.id, res.rule
             rows.append((obj.object_id, obj.type, obj.title, obj.state.value, obj.owner_id, owner, target, rule,
                          status))
-        self.ledger.seed_objects(app.id, rows)
+        self.ledger.seed_objects(app.id, rows, retry_failed=self.opts.retry_failed)
         todo = [r for r in self.ledger.objects(app.id) if r["status"] in _UNFINISHED]
         self.progress.add_objects(len(todo))
         await fan_out(todo, lambda row: self._reassign_one(rec.imported_app_id or "", app.id, row),
-                      self.s.qlik.workers)
+                      self.session.qlik.workers)
         counts = self.ledger.object_counts(app.id)
         stuck = sum(counts.get(k, 0) for k in _UNFINISHED)
         if stuck:
@@ -60,23 +75,24 @@ class HandoverSteps(Settling):
         object_id, target = row["object_id"], row["target_owner_id"]
         try:
             # An earlier attempt may have been applied: read the truth before trying again.
-            if row["status"] == ObjectStatus.SENT and await self._settle(cloud_app, app_id, row) != Verdict.OURS:
+            if (row["status"] == ObjectStatus.SENT
+                    and await self.settling.settle(cloud_app, app_id, row) != Verdict.OURS):
                 return
             for attempt in range(_SEND_ATTEMPTS):
                 self.ledger.set_object(app_id, object_id, status=ObjectStatus.SENT)
                 try:
-                    new_owner = await self.s.target.change_owner(cloud_app, object_id, target)
+                    new_owner = await self.session.target.change_owner(cloud_app, object_id, target)
                 except (QlikCommandFailed, QlikTimeout) as e:
                     if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.NOT_FOUND:
-                        self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED,
+                        self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
                                                error="not in the imported app (404)")
                         return
                     if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.BAD_REQUEST:
-                        self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED,
+                        self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
                                                error=f"rejected: {e.detail}")
                         return
                     refused = isinstance(e, QlikCommandFailed) and e.kind == FailureKind.FORBIDDEN
-                    verdict = await self._settle(cloud_app, app_id, row, refused=refused)
+                    verdict = await self.settling.settle(cloud_app, app_id, row, refused=refused)
                     if verdict == Verdict.OURS and definite(e):
                         # Refused (403 and the like) and still ours: sending again would be refused
                         # again. Failed for this run; the next run tries it anew.
@@ -87,7 +103,8 @@ class HandoverSteps(Settling):
                         self.ledger.set_object(app_id, object_id, status=ObjectStatus.SENT, error=str(e))
                     return
                 if new_owner and new_owner != target:
-                    self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED, result_owner_id=new_owner,
+                    self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
+                                           result_owner_id=new_owner,
                                            error=f"change-owner answered owner {new_owner}, expected {target}")
                     return
                 self.ledger.set_object(app_id, object_id, status=ObjectStatus.DONE,
@@ -96,14 +113,14 @@ class HandoverSteps(Settling):
         finally:
             self.progress.object_done()
 
-    async def _move(self, plan: AppPlan, rec: AppRecord) -> None:
+    async def move(self, plan: AppPlan, rec: AppRecord) -> None:
         assert rec.imported_app_id and rec.copy_app_id
         app = await self._cloud_app(rec.imported_app_id)
         if app.space_id == plan.managed.id:
             self.ledger.update_app(plan.app.id, step=Step.MOVE)
             return
         try:
-            await self.s.target.move_to_managed(rec.imported_app_id, plan.managed.id, rec.copy_app_id)
+            await self.session.target.move_to_managed(rec.imported_app_id, plan.managed.id, rec.copy_app_id)
         except (QlikCommandFailed, QlikTimeout) as e:
             if definite(e):
                 raise MigrationError(f"moving {rec.imported_app_id} into {plan.managed.name!r} failed: {e}") from e
@@ -114,7 +131,7 @@ class HandoverSteps(Settling):
 
     async def _cloud_app(self, app_id: str) -> CloudApp:
         try:
-            return await self.s.target.app(app_id)
+            return await self.session.target.app(app_id)
         except QlikCommandFailed as e:
             if e.kind == FailureKind.NOT_FOUND:
                 raise MigrationError(

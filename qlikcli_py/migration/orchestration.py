@@ -24,11 +24,17 @@ from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikError
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.ledger import AppRecord
-from qlikcli_py.migration.cleanup import CleanupStep
-from qlikcli_py.migration.creating import CreatingSteps
+from qlikcli_py.ledger import Ledger
+from qlikcli_py.migration.cleanup import Cleanup
+from qlikcli_py.migration.context import app_record
+from qlikcli_py.migration.creating import Creating
 from qlikcli_py.migration.creating import QuotaReached
-from qlikcli_py.migration.handover import HandoverSteps
+from qlikcli_py.migration.handover import Handover
+from qlikcli_py.migration.settling import Settling
 from qlikcli_py.planning import AppPlan
+from qlikcli_py.progress import Progress
+from qlikcli_py.session import Session
+from qlikcli_py.settings import RunOptions
 from qlikcli_py.vocabulary import AppStatus
 from qlikcli_py.vocabulary import CleanupStatus
 from qlikcli_py.vocabulary import Step
@@ -49,15 +55,41 @@ class AppOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-class Migration(CreatingSteps, HandoverSteps, CleanupStep):
+class Migration:
+    """The steps, composed: each gets the session, ledger, options and progress it needs, so a
+    command that wants only some of them (the hand-over and settling) builds only those."""
+
+    def __init__(self, session: Session, ledger: Ledger, opts: RunOptions, progress: Progress) -> None:
+        self.session = session
+        self.ledger = ledger
+        self.opts = opts
+        self.progress = progress
+        self.settling = Settling(session, ledger)
+        self.creating = Creating(session, ledger, opts, self.settling)
+        self.handover = Handover(session, ledger, opts, progress, self.settling)
+        self.cleanup = Cleanup(session, ledger)
+
     async def run(self, plans: list[AppPlan]) -> list[AppOutcome]:
-        parallel = asyncio.Semaphore(max(1, self.s.qlik.workers // 2))
+        """Every app, `--workers`/2 at once. A failure an app does not turn into its outcome (a bug)
+        starts no further app and is raised once the apps in flight have finished: nothing is
+        still writing while the caller reports or tears down."""
+        parallel = asyncio.Semaphore(max(1, self.session.qlik.workers // 2))
+        failures: list[Exception] = []
 
-        async def one(plan: AppPlan) -> AppOutcome:
+        async def one(plan: AppPlan) -> AppOutcome | None:
             async with parallel:
-                return await self.migrate_app(plan)
+                if failures:
+                    return None
+                try:
+                    return await self.migrate_app(plan)
+                except Exception as e:
+                    failures.append(e)
+                    return None
 
-        return list(await asyncio.gather(*(one(p) for p in plans)))
+        outcomes = await asyncio.gather(*(one(p) for p in plans))
+        if failures:
+            raise failures[0]
+        return [o for o in outcomes if o is not None]
 
     async def migrate_app(self, plan: AppPlan) -> AppOutcome:
         started = time.monotonic()
@@ -118,7 +150,8 @@ class Migration(CreatingSteps, HandoverSteps, CleanupStep):
 
     async def _steps(self, plan: AppPlan, out: AppOutcome) -> None:
         app_id = plan.app.id
-        for name, step in ((Step.EXPORT, self._export), (Step.IMPORT, self._import), (Step.COPY, self._copy)):
+        for name, step in ((Step.EXPORT, self.creating.export), (Step.IMPORT, self.creating.import_app),
+                           (Step.COPY, self.creating.copy)):
             await self._step(plan, name, step)
         # The copy's clean-up does not depend on the hand-over of the imported app: both go at once
         # (an app's calls are mostly round trips, so this takes the clean-up off the critical path).
@@ -127,7 +160,7 @@ class Migration(CreatingSteps, HandoverSteps, CleanupStep):
         rows = self.ledger.cleanup_rows(app_id)
         cleaned = bool(rows) and all(r["status"] == CleanupStatus.REMOVED for r in rows)
         results = await asyncio.gather(self._handover(plan),
-                                       nothing() if cleaned else self._step(plan, Step.CLEAN, self._clean),
+                                       nothing() if cleaned else self._step(plan, Step.CLEAN, self.cleanup.clean),
                                        return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -137,14 +170,14 @@ class Migration(CreatingSteps, HandoverSteps, CleanupStep):
 
     async def _handover(self, plan: AppPlan) -> None:
         # reassign runs on every pass: objects left `sent`, failed or pending are tried again.
-        await self._step(plan, Step.REASSIGN, self._reassign, always=True)
-        await self._step(plan, Step.MOVE, self._move)
+        await self._step(plan, Step.REASSIGN, self.handover.reassign, always=True)
+        await self._step(plan, Step.MOVE, self.handover.move)
         if not self.opts.keep_exports:
             self._drop_export(plan.app.id)
 
     async def _step(self, plan: AppPlan, name: Step, step: Callable[[AppPlan, AppRecord], Awaitable[None]],
                     *, always: bool = False) -> None:
-        rec = self._record(plan.app.id)
+        rec = app_record(self.ledger, plan.app.id)
         if rec.done(name) and not always:
             return
         started = time.monotonic()
@@ -155,7 +188,7 @@ class Migration(CreatingSteps, HandoverSteps, CleanupStep):
     def _drop_export(self, app_id: str) -> None:
         """Once the app is in the managed space its QVF is not needed again (a --force re-migration
         exports anew): a 300-app batch would otherwise leave hundreds of GB behind."""
-        rec = self._record(app_id)
+        rec = app_record(self.ledger, app_id)
         if rec.export_path:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(rec.export_path)

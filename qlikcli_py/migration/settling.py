@@ -24,10 +24,12 @@ from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
 from qlikcli_py.ledger import AppRecord
-from qlikcli_py.migration.context import StepContext
+from qlikcli_py.ledger import Ledger
+from qlikcli_py.migration.context import app_record
 from qlikcli_py.models import CloudApp
 from qlikcli_py.models import State
 from qlikcli_py.planning import AppPlan
+from qlikcli_py.session import Session
 from qlikcli_py.vocabulary import FailureKind
 from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import Step
@@ -48,9 +50,16 @@ class Verdict(enum.Enum):
     UNKNOWN = enum.auto()  # could not tell: stays `sent` for the next run
 
 
-class Settling(StepContext):
+class Settling:
+    """Reads the tenant's truth after an outcome that may or may not have applied."""
+
+    def __init__(self, session: Session, ledger: Ledger) -> None:
+        self.session = session
+        self.ledger = ledger
+        self._creation_locks: dict[tuple[str, str], asyncio.Lock] = {}
+
     @contextlib.asynccontextmanager
-    async def _creating(self, plan: AppPlan) -> AsyncIterator[AppRecord]:
+    async def creating(self, plan: AppPlan) -> AsyncIterator[AppRecord]:
         """Imports and copies land in the shared space under the source app's name, and an
         interrupted one is recognised by name, owner and creation time only: two apps of one name
         (the same name in two streams is common) with interrupted creations at once would each
@@ -61,28 +70,50 @@ class Settling(StepContext):
         async with self._creation_locks.setdefault(key, asyncio.Lock()):
             for other in self.ledger.apps_named(plan.app.name, plan.shared.id):
                 if other.source_app_id != plan.app.id:
-                    await self._settle_creation(other)
-            yield self._record(plan.app.id)  # fresh: a namesake may have settled this app's
+                    await self.settle_creation(other)
+            yield app_record(self.ledger, plan.app.id)  # fresh: a namesake may have settled this app's
 
-    async def _settle_creation(self, rec: AppRecord) -> None:
+    async def settle_creation(self, rec: AppRecord) -> None:
         """Settle an app's interrupted import or copy from the tenant: adopt what it created, or
         forget the attempt when it created nothing."""
-        if rec.import_started_at and not rec.imported_app_id:
-            found = await self._find_created(rec.shared_space_id, rec.name, rec.import_started_at, "import")
+        if rec.import_started_at and not rec.imported_app_id and self.stale_import(rec):
+            await self.supersede_stale_import(rec)
+        elif rec.import_started_at and not rec.imported_app_id:
+            found = await self.find_created(rec.shared_space_id, rec.name, rec.import_started_at, "import")
             if found:
                 self.ledger.record_import(rec.source_app_id, found.id)
                 log.info("import.adopted", imported_app_id=found.id, for_app=rec.source_app_id)
             else:
-                self.ledger.update_app(rec.source_app_id, import_started_at=None)
+                self.ledger.release_import(rec.source_app_id)
         elif rec.imported_app_id and rec.copy_started_at and not rec.copy_app_id:
-            found = await self._find_created(rec.shared_space_id, rec.name, rec.copy_started_at, "copy",
+            found = await self.find_created(rec.shared_space_id, rec.name, rec.copy_started_at, "copy",
                                              exclude={rec.imported_app_id})
             if found:
                 self.ledger.update_app(rec.source_app_id, copy_app_id=found.id, step=Step.COPY)
             else:
                 self.ledger.update_app(rec.source_app_id, copy_started_at=None)
 
-    async def _find_created(self, space_id: str, name: str, since: str, what: str, *, wait: bool = False,
+    def stale_import(self, rec: AppRecord) -> bool:
+        """Whether the app's open import attempt imported another export than the one it holds
+        now (the source changed after a run was killed during the import)."""
+        attempt = self.ledger.open_import(rec.source_app_id)
+        return attempt is not None and attempt["export_sha256"] not in (None, rec.export_sha256)
+
+    async def supersede_stale_import(self, rec: AppRecord) -> None:
+        """What a stale import attempt created is recorded as superseded (never adopted, listed in
+        the app's earlier imports); the attempt counts as an import if it created one."""
+        assert rec.import_started_at
+        found = await self.find_created(rec.shared_space_id, rec.name, rec.import_started_at, "import",
+                                        wait=recent(rec.import_started_at))
+        if found:
+            self.ledger.supersede_import(rec.source_app_id, found.id,
+                                         "imported from an earlier export by an interrupted run; the source "
+                                         "changed since")
+            log.info("import.superseded", stale_app_id=found.id, for_app=rec.source_app_id)
+        else:
+            self.ledger.release_import(rec.source_app_id)
+
+    async def find_created(self, space_id: str, name: str, since: str, what: str, *, wait: bool = False,
                             exclude: Iterable[str] = ()) -> CloudApp | None:
         """The app a call may have created: same space, name and owner (the migration identity),
         created after the call started, and not already known to the ledger (nor superseded)."""
@@ -91,8 +122,8 @@ class Settling(StepContext):
         for attempt in range(_FIND_ATTEMPTS if wait else 1):
             if attempt:
                 await asyncio.sleep(_FIND_DELAY)
-            apps = await self.s.target.apps_in_space(space_id)
-            found = [a for a in apps if a.name == name and a.owner_id == self.s.me_id and a.id not in known
+            apps = await self.session.target.apps_in_space(space_id)
+            found = [a for a in apps if a.name == name and a.owner_id == self.session.me_id and a.id not in known
                      and parse_ts(a.created) >= floor]
             if len(found) == 1:
                 return found[0]
@@ -104,7 +135,7 @@ class Settling(StepContext):
                 )
         return None
 
-    async def _settle(self, cloud_app: str, app_id: str, row: Any, *, refused: bool = False) -> Verdict:
+    async def settle(self, cloud_app: str, app_id: str, row: Any, *, refused: bool = False) -> Verdict:
         """Decide from the object's layout whether an earlier change-owner took effect.
 
         `refused`: change-owner just answered 403. Which answer an engine gives for another user's
@@ -112,9 +143,9 @@ class Settling(StepContext):
         by an object the identity can no longer see, by either answer, means it was handed over
         (a call that applied but answered 5xx or timed out, earlier)."""
         object_id, target = row["object_id"], row["target_owner_id"]
-        hideable = row["state"] == State.PRIVATE and not self.s.admin_apps
+        hideable = row["state"] == State.PRIVATE and not self.session.admin_apps
         try:
-            obj = await self.s.target.layout(cloud_app, object_id, row["type"])
+            obj = await self.session.target.layout(cloud_app, object_id, row["type"])
         except QlikCommandFailed as e:
             if hideable and (e.kind == FailureKind.FORBIDDEN or (refused and e.kind == FailureKind.NOT_FOUND)):
                 why = "change-owner refused (403) and " if refused else ""
@@ -127,7 +158,8 @@ class Settling(StepContext):
                 # resending to an object already handed over changes nothing.
                 return Verdict.OURS
             if e.kind == FailureKind.NOT_FOUND:
-                self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED, error="not in the imported app")
+                self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
+                                       error="not in the imported app")
                 return Verdict.SETTLED
             return Verdict.UNKNOWN
         except QlikError:
@@ -136,10 +168,10 @@ class Settling(StepContext):
             self.ledger.set_object(app_id, object_id, status=ObjectStatus.DONE, result_owner_id=target,
                                    evidence="layout")
             return Verdict.SETTLED
-        if obj.owner_id == self.s.me_id:
+        if obj.owner_id == self.session.me_id:
             return Verdict.OURS
         self.ledger.set_object(
-            app_id, object_id, status=ObjectStatus.FAILED, result_owner_id=obj.owner_id,
+            app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD, result_owner_id=obj.owner_id,
             error=(f"owned by {obj.owner_id}, not the migration identity: only its owner or an OAuth client "
                    f"with admin.apps can change it"),
         )

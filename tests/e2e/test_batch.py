@@ -67,3 +67,28 @@ def test_plan_accepts_the_same_manifest(sim):
     doc = json.loads((sim.tmp / "p.json").read_text())
     assert sorted(a["name"] for a in doc["apps"]) == sorted(["Sales Overview", "Ventes 'Été' / Q4 \"final\""])
     assert doc["totals"]["write_calls"] == sum(a["write_calls"] for a in doc["apps"])
+
+
+@pytest.mark.slow
+def test_max_imports_holds_across_apps_imported_at_once_and_across_runs(sim, monkeypatch):
+    """Issue 18.2: four apps at the default workers, --max-imports 1: one import per run (a day
+    apart), never one per app in flight."""
+    import datetime as dt
+
+    from qlikcli_py.migration import creating
+
+    apps = [sim.app(k) for k in ("sales", "ventes", "hr", "scratch")]
+
+    def imports() -> int:
+        return sum(1 for c in sim.calls() if _cmd(c) == ("app", "import"))
+
+    first = sim.migrate("run", *apps, *sim.common(), "--max-imports", "1")
+    assert first.code == ExitCode.INCOMPLETE, first.err
+    assert imports() == 1
+    day_later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=25)
+    monkeypatch.setattr(creating, "utc_now", lambda: day_later)
+    second = sim.migrate("run", *apps, *sim.common(), "--max-imports", "1")
+    assert second.code == ExitCode.INCOMPLETE, second.err
+    assert imports() == 2
+    managed = [a for a in sim.world.cloud_apps() if a["space_id"] == sim.info["spaces"]["Finance"]]
+    assert len(managed) == 2

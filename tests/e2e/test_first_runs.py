@@ -13,7 +13,7 @@ READ_TIERS = {"local", "qrs", "read"}
 
 def run_args(sim, *extra):
     return [sim.app("sales"), *sim.common(), "--export-dir", str(sim.tmp / "exports"), "--report",
-            str(sim.tmp / "r.json"), "--csv", str(sim.tmp / "o.csv"), "--keep-exports", "--force",
+            str(sim.tmp / "r.json"), "--csv", str(sim.tmp / "o.csv"), "--keep-exports", "--force", "--retry-failed",
             "--max-imports", "5", *extra]
 
 

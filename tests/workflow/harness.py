@@ -2,13 +2,18 @@
 
 The app holds three objects, enough for every decision: a base sheet (stays with the app owner),
 a private sheet of Alice and a community story of Bob (both handed over). `World.run()` is one
-`qlik-migrate run` of the app; a run killed mid-call (`killed(...)`) leaves the ledger exactly as the
-code wrote it before the call, and the next `run()` resumes from there, as after a real kill.
+`qlik-migrate run` of the app, made in a forked process; a run killed mid-call (`killed(...)`) is
+SIGKILLed there, so the ledger holds exactly what the code committed before the call (no `finally`
+or `except` of the tool runs), and the next `run()` resumes from there, as after a real kill.
 """
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import pickle
+import signal
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +37,6 @@ from qlikcli_py.target import Target
 
 from .tenant import ME
 from .tenant import FakeTenant
-from .tenant import Killed
 from .tenant import Outcome
 from .tenant import command_of
 
@@ -56,8 +60,8 @@ TARGET_OWNER = {PRIVATE: CLOUD_ALICE.id, COMMUNITY: CLOUD_BOB.id}
 QVF = {o.object_id: (o.type, o.state is not State.PRIVATE, o.state is State.BASE) for o in OBJECTS}
 
 
-def plan() -> AppPlan:
-    app = SourceApp(APP_ID, APP_NAME, "2024-05-01T10:00:00.000Z", "Finance", "ACME\\alice")
+def plan(modified: str = "2024-05-01T10:00:00.000Z") -> AppPlan:
+    app = SourceApp(APP_ID, APP_NAME, modified, "Finance", "ACME\\alice")
     return AppPlan(
         spec=AppSpec(APP_ID, SHARED.id, MANAGED.id), app=app, shared=SHARED, managed=MANAGED,
         objects=list(OBJECTS), owners={ALICE.id: ALICE, BOB.id: BOB},
@@ -88,19 +92,55 @@ class World:
             spaces=[SHARED, MANAGED],
         )
         self.runs: list[RunResult] = []
+        self.modified = "2024-05-01T10:00:00.000Z"  # the source app's modifiedDate on-prem
 
-    def script(self, command: str, *outcomes: Outcome, token: str | None = None) -> None:
-        self.tenant.script(command, *outcomes, token=token)
+    def change_source(self, modified: str) -> None:
+        """Someone changes the app on-prem: a new modifiedDate, and its export holds new content."""
+        self.modified = modified
+        self.tenant.source_version += 1
 
-    def run(self) -> RunResult:
+    def script(self, command: str, *outcomes: Outcome, token: str | None = None, forever: bool = False) -> None:
+        self.tenant.script(command, *outcomes, token=token, forever=forever)
+
+    def run(self, *, retry_failed: bool = False) -> RunResult:
         """One run of the app, as `qlik-migrate run` makes it (a new Migration over the same ledger)."""
         before = len(self.tenant.calls)
-        migration = Migration(self.session, self.ledger, RunOptions(export_dir=self.export_dir),
-                              Progress(1, enabled=False))
-        try:
-            outcome: AppOutcome | None = asyncio.run(migration.migrate_app(plan()))
-        except Killed:
-            outcome = None
+        if not self.tenant.kill_scripted():  # nothing to kill: in this process, faster
+            migration = Migration(self.session, self.ledger,
+                                  RunOptions(export_dir=self.export_dir, retry_failed=retry_failed),
+                                  Progress(1, enabled=False))
+            result = RunResult(asyncio.run(migration.migrate_app(plan(self.modified))), self.tenant.calls[before:])
+            self.runs.append(result)
+            return result
+        out = self.export_dir.parent / "run.pickle"
+        out.unlink(missing_ok=True)
+        pid = os.fork()
+        if pid == 0:  # the run's own process: it ends here, by os._exit or by SIGKILL
+            code = 0
+            try:
+                def die() -> None:
+                    out.write_bytes(pickle.dumps((self.tenant.state(), None)))
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+                self.tenant.on_kill = die
+                migration = Migration(self.session, Ledger(self.ledger.dir),
+                                      RunOptions(export_dir=self.export_dir, retry_failed=retry_failed),
+                                      Progress(1, enabled=False))
+                done = asyncio.run(migration.migrate_app(plan(self.modified)))
+                self.tenant.on_kill = None
+                out.write_bytes(pickle.dumps((self.tenant.state(), done)))
+            except BaseException:
+                out.with_suffix(".error").write_text(traceback.format_exc())
+                code = 3
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        error = out.with_suffix(".error")
+        if error.exists():
+            raise AssertionError(f"the run failed in its process:\n{error.read_text()}")
+        state, outcome = pickle.loads(out.read_bytes())
+        assert (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL) == (outcome is None), status
+        self.tenant.restore(state)
         result = RunResult(outcome, self.tenant.calls[before:])
         self.runs.append(result)
         return result
@@ -136,10 +176,10 @@ def next_call(calls: list[tuple[str, ...]], after: str, *, token: str | None = N
     raise AssertionError(f"no {after!r} call in {names}")
 
 
-def assert_converged(world: World) -> None:
+def assert_converged(world: World, *, retry_failed: bool = False) -> None:
     """Whatever happened, a further healthy run ends with one import (moved into the managed space),
     one development copy in the shared space, every object with its owner and the copy cleaned."""
-    final = world.run()
+    final = world.run(retry_failed=retry_failed)
     assert final.outcome is not None and final.outcome.status == "done", final.outcome
     rec = world.app()
     assert world.apps_in(MANAGED) == [rec.imported_app_id]

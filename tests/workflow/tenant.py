@@ -22,13 +22,17 @@ What a row assumes of Qlik is what this file does, so each rule below names its 
 
 A scripted outcome replaces the normal answer of the next matching call: `answered()`,
 `failed(error, applied=...)`, `timed_out(applied=...)` or `killed(applied=...)` (the run dies while
-the call is in flight, leaving the ledger as the code wrote it before the call).
+the call is in flight, leaving the ledger as the code wrote it before the call). Failures can last:
+`lasting(outcome, n)` for the next n calls, `script(..., forever=True)` for every call from then on.
+`listing_lag = K` shows a new app in `app ls` only from its (K+1)th read on (the items index is
+eventually consistent, DOC).
 """
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -45,8 +49,12 @@ ME = "64a1f0c2e3b4d5f6a7b8c900"  # the migration identity (the target context's 
 
 
 class Killed(BaseException):
-    """The run died while a call was in flight (SIGKILL): nothing after the call runs. A
-    BaseException so that no `except Exception` in the tool can swallow it."""
+    """The run died while a call was in flight, when the tenant is driven in-process (no `on_kill`).
+    The harness runs each run in a process of its own and SIGKILLs it instead (`on_kill`), so no
+    `finally` or `except BaseException` of the tool runs after a kill, as after a real one."""
+
+
+_STATE = ("apps", "calls", "_scripts", "_ids", "_clock", "_unlisted", "source_version")
 
 
 # -- errors as qlik-cli prints them: the recorded fixtures' text, so a re-recording updates them ----
@@ -103,11 +111,17 @@ def killed(*, applied: bool) -> Outcome:
     return Outcome("killed", applied)
 
 
+def lasting(outcome: Outcome, calls: int) -> tuple[Outcome, ...]:
+    """The same outcome for the next `calls` matching calls (a failure that lasts)."""
+    return (outcome,) * calls
+
+
 @dataclass
 class _Script:
     words: tuple[str, ...]
     token: str | None  # only calls whose argv holds this token (an object id, say)
     outcomes: list[Outcome]
+    forever: bool = False  # the last outcome answers every later matching call
 
 
 # -- the tenant -----------------------------------------------------------------------------------
@@ -170,10 +184,25 @@ class FakeTenant(Qlik):
         self._scripts: list[_Script] = []
         self._ids = itertools.count(1)
         self._clock = dt.datetime.now(dt.timezone.utc)
+        self.source_version = 1  # what an export holds: a new version after the source changed
+        self.listing_lag = 0  # `app ls` reads a new app stays out of the listing
+        self._unlisted: dict[str, int] = {}
+        self.on_kill: Callable[[], None] | None = None
+
+    def kill_scripted(self) -> bool:
+        return any(o.kind == "killed" for s in self._scripts for o in s.outcomes)
+
+    def state(self) -> dict[str, Any]:
+        """What the tenant holds, to carry it out of the process a run was made in."""
+        return {k: getattr(self, k) for k in _STATE}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
 
     # -- scripting ------------------------------------------------------------------------------
-    def script(self, command: str, *outcomes: Outcome, token: str | None = None) -> None:
-        self._scripts.append(_Script(tuple(command.split()), token, list(outcomes)))
+    def script(self, command: str, *outcomes: Outcome, token: str | None = None, forever: bool = False) -> None:
+        self._scripts.append(_Script(tuple(command.split()), token, list(outcomes), forever))
 
     def commands(self) -> list[str]:
         return [command_of(a) for a in self.calls]
@@ -197,6 +226,8 @@ class FakeTenant(Qlik):
         if outcome.kind == "timed_out":
             raise QlikTimeout(call, timeout or self.timeout)
         if outcome.kind == "killed":
+            if self.on_kill is not None:
+                self.on_kill()  # does not return: the process is killed
             raise Killed(" ".join(call))
         if stdout_path is not None:
             stdout_path.write_bytes(stdout)
@@ -206,7 +237,7 @@ class FakeTenant(Qlik):
     def _next_outcome(self, call: tuple[str, ...]) -> Outcome:
         for s in self._scripts:
             if s.outcomes and call[:len(s.words)] == s.words and (s.token is None or s.token in call):
-                return s.outcomes.pop(0)
+                return s.outcomes[0] if s.forever and len(s.outcomes) == 1 else s.outcomes.pop(0)
         return answered()
 
     def _now(self) -> str:
@@ -216,13 +247,19 @@ class FakeTenant(Qlik):
     def _answer(self, args: tuple[str, ...]) -> bytes:
         cmd = command_of(args)
         if cmd == "qrs app export create":
-            Path(_flag(args, "--output-file")).write_bytes(b"QVF " + args[4].encode())
+            Path(_flag(args, "--output-file")).write_bytes(f"QVF {args[4]} v{self.source_version}".encode())
             return b""
         if cmd == "app import":
             objects = {oid: CloudObj(t, ME, pub, appr) for oid, (t, pub, appr) in self.qvf.items()}
             return self._nx(self._create(_flag(args, "--name"), _flag(args, "--spaceId"), objects))
         if cmd == "app ls":
-            return _dump([self._item(a) for a in self.in_space(_flag(args, "--spaceId"))])
+            listed = []
+            for a in self.in_space(_flag(args, "--spaceId")):
+                if self._unlisted.get(a.id, 0) > 0:
+                    self._unlisted[a.id] -= 1
+                else:
+                    listed.append(self._item(a))
+            return _dump(listed)
         if cmd == "app get":
             return self._nx(self._app(args[2]))
         if cmd == "app copy":
@@ -275,6 +312,7 @@ class FakeTenant(Qlik):
     def _create(self, name: str, space: str, objects: dict[str, CloudObj]) -> CloudAppRow:
         app = CloudAppRow(f"cloud-app-{next(self._ids)}", name, space, ME, self._now(), objects=objects)
         self.apps[app.id] = app
+        self._unlisted[app.id] = self.listing_lag
         return app
 
     def _app(self, app_id: str) -> CloudAppRow:

@@ -44,11 +44,8 @@ class Row:
     error: str = ""  # in the app's recorded error
 
 
-def _rows(rows: dict[str, Row], bugs: dict[str, str] | None = None) -> list[object]:
-    """Rows as parameters; a row today's code gets wrong keeps its correct expectation, xfailed."""
-    bugs = bugs or {}
-    return [pytest.param(row, id=name, marks=[pytest.mark.xfail(strict=True, reason=bugs[name])] if name in bugs else [])
-            for name, row in rows.items()]
+def _rows(rows: dict[str, Row]) -> list[object]:
+    return [pytest.param(row, id=name) for name, row in rows.items()]
 
 
 def _first_run(world: World, command: str, row: Row) -> None:
@@ -86,10 +83,7 @@ EXPORT = {
 }
 
 
-EXPORT_BUGS: dict[str, str] = {}
-
-
-@pytest.mark.parametrize("row", _rows(EXPORT, EXPORT_BUGS))
+@pytest.mark.parametrize("row", _rows(EXPORT))
 def test_export(tmp_path: Path, row: Row) -> None:
     world = World(tmp_path)
     _first_run(world, "qrs app export create", row)
@@ -101,6 +95,18 @@ def test_export(tmp_path: Path, row: Row) -> None:
     assert len(world.commands("app import")) == 1
     # the QVF was imported, then deleted once the app was in the managed space (no --keep-exports)
     assert world.app().export_path is None and not list(world.export_dir.iterdir())
+
+
+def test_a_killed_export_leaves_its_part_file_and_the_next_run_starts_the_export_over(tmp_path: Path) -> None:
+    """The kill is a real one (SIGKILL of the run's process): the tool's clean-up of a failed export
+    does not run, so the partial file stays, and the resumed run must not mistake it for an export."""
+    world = World(tmp_path)
+    world.script("qrs app export create", killed(applied=True))
+    assert world.run().outcome is None
+    assert [p.name.endswith(".qvf.part") for p in world.export_dir.iterdir()] == [True]
+    assert world.app().export_sha256 is None
+    assert_converged(world)
+    assert len(world.commands("qrs app export create")) == 2 and len(world.commands("app import")) == 1
 
 
 # -- import: `qlik app import --file X --spaceId SHARED --name N --resumable` ----------------------
@@ -171,3 +177,29 @@ def test_copy(tmp_path: Path, row: Row) -> None:
     assert_converged(world)
     assert len(world.commands("app copy")) == row.sent
     assert len(world.commands("app import")) == 1
+
+
+# -- an interrupted import of an earlier export -----------------------------------------------------
+@pytest.mark.parametrize("applied", [True, False], ids=["killed-import-created-an-app", "killed-import-created-none"])
+def test_an_import_killed_before_the_source_changed_is_never_adopted_for_the_new_export(
+        tmp_path: Path, applied: bool) -> None:
+    """Issue 18.7: a run killed during the import, then the app changed on-prem. The next run
+    exports again; only an app created from THAT export may be adopted: the killed import's app
+    holds the old content, so it is recorded as superseded and the new export is imported."""
+    world = World(tmp_path)
+    world.script("app import", killed(applied=applied))
+    assert world.run().outcome is None
+    stale = world.apps_in(SHARED)
+    world.change_source("2024-06-01T08:00:00.000Z")
+    resumed = world.run()
+    assert resumed.outcome is not None and resumed.outcome.status == "done", resumed.outcome
+    rec = world.app()
+    assert rec.imported_app_id not in stale and rec.source_modified == "2024-06-01T08:00:00.000Z"
+    assert len(world.commands("qrs app export create")) == 2 and len(world.commands("app import")) == 2
+    assert stale == [] or stale[0] in rec.history  # listed among the app's earlier imports, not adopted
+    assert world.ledger.imports_since("2000-01-01T00:00:00Z") == (2 if applied else 1)
+    final = world.run()  # converged: nothing more is created, the stale app is left where it was
+    assert final.outcome is not None and final.outcome.status == "done"
+    assert world.apps_in(MANAGED) == [rec.imported_app_id]
+    assert world.apps_in(SHARED) == sorted([rec.copy_app_id, *stale])
+    assert len(world.commands("app import")) == 2
