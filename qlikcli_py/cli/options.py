@@ -190,6 +190,9 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
         read_rate=p.get("read_rate", DEFAULT_READ_PER_MIN), write_rate=p.get("write_rate", DEFAULT_WRITE_PER_MIN),
         rate_window=p.get("rate_window", DEFAULT_WINDOW),
         timeout=p.get("call_timeout", DEFAULT_CALL_TIMEOUT),
+        # Filled here, once for every command: the scratch dir, and the call log of earlier runs
+        # (<state-dir>/calls.sqlite) that keeps back-to-back runs inside one rate window.
+        scratch=Path(state_dir) / "tmp", state_dir=Path(state_dir),
     )
     for app_id in p.get("app_ids", ()):  # checked before anything runs, not after the preflight
         if not is_guid(app_id.strip()):
