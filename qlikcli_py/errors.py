@@ -8,6 +8,8 @@ from qlikcli_py.vocabulary import FailureKind
 
 
 class ExitCode(enum.IntEnum):
+    """One meaning per code, one action for a cron wrapper (the README's table)."""
+
     OK = 0  # every app done, every owner matched, verify clean
     FAILED = 1  # something failed; the ledger kept everything done so far: run again to resume
     USAGE = 2  # bad input or configuration; nothing was changed
@@ -16,8 +18,10 @@ class ExitCode(enum.IntEnum):
     MISMATCH = 5  # verify found objects whose id, type, state or owner differ from the source
     CHANGED = 6  # some source apps changed since they were migrated: re-run those with --force
     INCOMPLETE = 7  # stopped cleanly before the end (--max-imports reached): the next run continues
+    FAILED_FOR_GOOD = 8  # some objects failed for good: running again will not help (fix, or --retry-failed)
+    STOPPED_UNMATCHED = 9  # --on-unmatched fail stopped before any change, naming every unmatched owner
     LOCKED = 75  # another run holds the state dir lock (EX_TEMPFAIL): try again later
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT/Ctrl-C: everything done so far is kept, run again to resume
 
 
 class MigrationError(Exception):
