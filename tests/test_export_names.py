@@ -23,3 +23,21 @@ def test_never_escapes_the_export_dir(name):
     assert not out.startswith(".")
     assert out.endswith(f"-{APP}.qvf")
     assert len(out.encode()) < 255
+
+
+def test_a_long_japanese_name_is_cut_in_bytes_not_characters(tmp_path):
+    """Issue 18.10: '売上レポート' * 20 cut at 80 characters gave a 281-byte name (ENAMETOOLONG on
+    every run). The cut is in UTF-8 bytes, whole characters only, and the file can be created."""
+    out = export_file_name("売上レポート" * 20, APP)
+    assert len(out.encode()) <= 255
+    stem = out.removesuffix(f"-{APP}.qvf")
+    assert stem and ("売上レポート" * 20).startswith(stem)  # a prefix of whole characters
+    assert 120 - 3 < len(stem.encode()) <= 120  # as much of the name as fits
+    (tmp_path / out).write_bytes(b"")
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x80, exclude_categories=("Cs",)), min_size=60, max_size=200))
+def test_names_of_multi_byte_characters_stay_under_the_file_system_limit(name):
+    out = export_file_name(name, APP)
+    assert len(out.encode()) < 255
+    out.encode("utf-8")  # never half a character
