@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import enum
 
+from qlikcli_py.redact import redact_bytes
+from qlikcli_py.redact import redact_text
 from qlikcli_py.vocabulary import TRANSIENT_KINDS
 from qlikcli_py.vocabulary import FailureKind
 
@@ -60,9 +62,11 @@ class QlikTimeout(QlikError):
 
 class QlikBadOutput(QlikError):
     def __init__(self, argv: tuple[str, ...], head: bytes, why: str) -> None:
-        shown = head[:200].decode("utf-8", "replace")
+        # What qlik printed enters the exception redacted: its text reaches the ledger, the report
+        # and `status`, and nothing downstream redacts again.
+        self.head = redact_bytes(head[:4096])
+        shown = self.head.decode("utf-8", "replace")[:200]
         super().__init__(f"qlik printed {why}: {' '.join(argv)}: {shown!r}", argv)
-        self.head = head
 
 
 class QlikCommandFailed(QlikError):
@@ -80,10 +84,13 @@ class QlikCommandFailed(QlikError):
         detail: str,
         retry_after: float | None = None,
     ) -> None:
+        # Redacted here, where qlik's output enters an exception: nothing downstream (ledger, report,
+        # `status`, logs) can show a secret qlik printed.
+        detail = redact_text(detail)
         super().__init__(detail, argv)
         self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
+        self.stdout = redact_bytes(stdout)
+        self.stderr = redact_bytes(stderr)
         self.kind = kind
         self.status = status
         self.detail = detail
