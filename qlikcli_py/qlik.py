@@ -35,6 +35,7 @@ from qlikcli_py.errors import QlikTimeout
 from qlikcli_py.failures import classify
 from qlikcli_py.failures import help_command
 from qlikcli_py.pacing import Pacer
+from qlikcli_py.qlik_output import note_preamble
 from qlikcli_py.redact import redact_argv
 from qlikcli_py.vocabulary import FailureKind
 from qlikcli_py.vocabulary import Tier
@@ -56,6 +57,7 @@ _MAX_429_RETRIES = 30
 # our own schedule, doubling from 5 s up to a minute, so a storm is not met at full pace.
 _LIMIT_WAIT_FIRST, _LIMIT_WAIT_MAX = 5.0, 60.0
 _BACKOFF_BASE = 0.5
+_MAX_NOTICE_LINES = 10  # lines before the JSON answer that are skipped as notices
 _KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL on a timeout
 
 
@@ -345,4 +347,22 @@ def parse_json(argv: tuple[str, ...], data: bytes) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
-        raise QlikBadOutput(argv, data, "output that is not JSON") from e
+        error = e
+    # Notices printed before the answer (qlik-cli 3.x's `Warning: This command is being replaced
+    # by '...'`, update notices): the answer is what follows them, a list, an object or a bare
+    # count. A few lines at most; they are logged once (qlik_output.note_preamble).
+    pos = data.find(b"\n")
+    for _ in range(_MAX_NOTICE_LINES):
+        if pos < 0:
+            break
+        rest = data[pos + 1:]
+        if rest.strip():
+            try:
+                value = orjson.loads(rest)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                note_preamble(data[:pos + 1])
+                return value
+        pos = data.find(b"\n", pos + 1)
+    raise QlikBadOutput(argv, data, "output that is not JSON") from error

@@ -473,3 +473,37 @@ def test_429_without_a_wait_is_backed_off_on_our_own_doubling_schedule(fake_qlik
     run(q.json("app", "object", "change-owner", "--appId", CLOUD_APP, context="acme-cloud", tier="write"))
     assert fake.sleeps == [5.0, 10.0, 20.0]
     assert q.pacer.rate_limited == 3
+
+
+def test_a_notice_before_the_json_on_stdout_is_skipped_and_logged_once(fake_qlik):
+    """Issue 18.5: qlik-cli 3.x may print `Warning: This command is being replaced by '...'` on
+    stdout before the answer; the call succeeds and the line is one warning per run, not per call."""
+    import qlikcli_py.qlik_output as qlik_output
+
+    qlik_output._NOTED.clear()
+    fake_qlik.scenario([step("app_ls_warning_on_stdout"), step("app_ls_warning_on_stdout")])
+    with capture_logs() as logs:
+        first = run(Qlik().json("app", "ls", context="acme-cloud", tier="read"))
+        second = run(Qlik().json("app", "ls", context="acme-cloud", tier="read"))
+    assert first == second == fixture_json("app_ls_replaced_warning")
+    notes = [e for e in logs if e["event"] == "qlik.notice_on_stdout"]
+    assert [(e["log_level"], e["printed"]) for e in notes] == [
+        ("warning", "Warning: This command is being replaced by 'qlik item ls --resourceType app'.")]
+
+
+def test_a_listing_streamed_from_a_file_skips_the_notice_too(tmp_path):
+    from qlikcli_py.qlik_output import stream_array
+
+    path = tmp_path / "out.json"
+    path.write_bytes(b"A new version of qlik-cli is available: 3.2.0\nSee https://qlik.dev to upgrade.\n"
+                     b'[{"id": "a"}, {"id": "b"}]\n')
+    assert [r["id"] for r in stream_array(path, ("user", "ls"))] == ["a", "b"]
+    path.write_bytes(b'{"data": [{"id": "c"}]}')
+    assert [r["id"] for r in stream_array(path, ("user", "ls"))] == ["c"]
+
+
+def test_output_with_no_json_line_is_still_bad_output():
+    from qlikcli_py.qlik import parse_json
+
+    with pytest.raises(QlikBadOutput):
+        parse_json(("app", "ls"), b"Warning: replaced\nnot json either\n")
