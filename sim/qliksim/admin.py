@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--warnings", type=float)
     f.add_argument("--warnings-stream", choices=("stderr", "stdout"))
     f.add_argument("--export-enospc", type=float)
+    f.add_argument("--export-writes", choices=("qvf", "html", "json"))
     f.add_argument("--version")
     f.add_argument("--fault-tiers", help="comma list of read,write,engine,qrs")
     f.add_argument("--seed", type=int)

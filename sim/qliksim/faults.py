@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     # documents; on stdout it comes before the JSON answer.
     "warnings_stream": "stderr",
     "export_enospc": 0.0,  # probability that `qrs app export create` writes part of F then fails
+    # What `qrs app export create` writes: the QVF, or what a misbehaving proxy or qlik-cli might
+    # put in --output-file instead: an HTML error page (`html`) or the export ticket (`json`).
+    "export_writes": "qvf",
     "version": "2.24.0",  # what `qlik version` prints ("" prints no number, as 2.27.0 did)
     "context_type_key": "Server Type",  # how `context get` names the server type ("" omits it)
     "fault_tiers": "read,write,engine",  # tiers fail_5xx/hang/applied_but_failed may hit
@@ -76,6 +79,10 @@ def _normalise(key: str, value: Any) -> Any:
         if unknown:
             raise ValueError(f"unknown tiers {sorted(unknown)}; known: {', '.join(TIERS)}")
         return ",".join(tiers)
+    if key == "export_writes":
+        if value not in ("qvf", "html", "json"):
+            raise ValueError(f"export_writes is qvf, html or json, got {value!r}")
+        return value
     if key == "warnings_stream":
         if value not in ("stderr", "stdout"):
             raise ValueError(f"warnings_stream is stderr or stdout, got {value!r}")
