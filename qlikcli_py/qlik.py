@@ -239,9 +239,12 @@ class Qlik:
             try:
                 # _bg + _done instead of sh's _async/_timeout: both poll at 100 ms inside sh and
                 # would add that latency to every call. The timeout is ours (SIGTERM, then SIGKILL).
+                # _new_session: the child leads its own process group, so a timeout or a cancelled
+                # run ends everything it started (a wrapper script given as --qlik-bin and its qlik).
                 kwargs: dict[str, Any] = dict(
                     _bg=True, _bg_exc=False, _done=done, _return_cmd=True, _tty_out=False,
                     _env=self._env, _preexec_fn=functools.partial(_die_with_parent, os.getpid()),
+                    _new_session=True,
                 )
                 if out_file is not None:
                     kwargs["_out"] = out_file
@@ -252,16 +255,20 @@ class Qlik:
                     await finished
                 except asyncio.CancelledError:
                     # The run is ending while this call is in flight (another call failed): end it
-                    # too, and let sh's reader threads finish while the event loop they report to
+                    # and its group too, and let sh's reader threads finish (in a thread: the loop
+                    # keeps serving the other calls' endings) while the event loop they report to
                     # is still open.
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.kill()
+                    _signal_group(proc.pid, signal.SIGKILL)
                     with contextlib.suppress(sh.ErrorReturnCode, sh.SignalException):
-                        proc.wait()
+                        await asyncio.shield(asyncio.to_thread(proc.wait))
                     raise
                 finally:
                     unwatch()
-                proc.wait()
+                # The leader has exited. Whatever it left in its group (a wrapper's background qlik)
+                # would hold stdout open, and sh's readers, so this wait, until it ended: end it now.
+                # The wait itself (reader threads draining) runs in a thread, never on the loop.
+                _signal_group(proc.pid, signal.SIGKILL)
+                await asyncio.to_thread(proc.wait)
             except sh.ErrorReturnCode as e:
                 if expired:
                     log.warning("qlik.timeout", argv=shown, seconds=timeout)
@@ -321,16 +328,18 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 
 
 def _expire(proc: Any, expired: list[bool], loop: asyncio.AbstractEventLoop) -> None:
+    """The call's time is up: SIGTERM to its whole process group, SIGKILL to what is left of the
+    group after a grace period. Scheduled on the loop, never waited for."""
     expired.append(True)
-    with contextlib.suppress(Exception):
-        proc.signal(signal.SIGTERM)
-    loop.call_later(_KILL_GRACE, _kill, proc)
+    _signal_group(proc.pid, signal.SIGTERM)
+    loop.call_later(_KILL_GRACE, _signal_group, proc.pid, signal.SIGKILL)
 
 
-def _kill(proc: Any) -> None:
-    with contextlib.suppress(Exception):
-        if proc.process.is_alive()[0]:
-            proc.signal(signal.SIGKILL)
+def _signal_group(pgid: int, sig: int) -> None:
+    """Signal every process of the group the child leads (it was started in its own session); a
+    group already gone is no error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
 
 
 def _head(path: Path | None) -> bytes:

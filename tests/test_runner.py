@@ -168,6 +168,63 @@ def test_timeout_escalates_to_sigkill_when_the_child_ignores_sigterm(tmp_path, m
     assert time.monotonic() - started < 4
 
 
+def _alive(pid: int) -> bool:
+    """Running or sleeping (a zombie waiting to be reaped has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("ignores_sigterm", [False, True])
+def test_a_timeout_ends_the_whole_process_group_and_never_stalls_the_loop(tmp_path, monkeypatch, ignores_sigterm):
+    """Issue 18.8: --qlik-bin is a wrapper script whose `qlik` hangs holding stdout. A timeout must
+    end the wrapper's qlik too (signals to the group, not the direct child), and the event loop
+    must not wait for it: sh's readers wait for EOF on stdout, which the hanging qlik held, so a
+    blocking wait froze the loop until it ended on its own (it marks that in `finished`)."""
+    monkeypatch.setattr(qlik_module, "_KILL_GRACE", 0.3)
+    inner = child(tmp_path, f"""
+        import os, signal, sys, time
+        if {ignores_sigterm}:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        open({str(tmp_path / "pid")!r}, "w").write(str(os.getpid()))
+        print("working", flush=True)
+        time.sleep(8)
+        open({str(tmp_path / "finished")!r}, "w").write("slept it out")
+    """, name="qlik")
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text(f'#!/bin/sh\n"{inner}" "$@"\n')
+    wrapper.chmod(0o755)
+    ticks: list[int] = []
+    surfaced: list[int] = []
+
+    async def ticker() -> None:
+        while not surfaced:
+            ticks.append(1)
+            await asyncio.sleep(0.01)
+
+    async def call() -> None:
+        try:
+            await Qlik(str(wrapper)).run("x", context=None, tier="local", json=False, timeout=0.5)
+        finally:
+            surfaced.append(len(ticks))
+
+    async def both() -> None:
+        await asyncio.gather(call(), ticker())
+
+    with pytest.raises(QlikTimeout):
+        run(both())
+    assert not (tmp_path / "finished").exists(), "the loop waited for the wrapper's qlik to end on its own"
+    pid = int((tmp_path / "pid").read_text())
+    for _ in range(200):  # SIGKILL was sent; give the kernel its moment to end the process
+        if not _alive(pid):
+            break
+        time.sleep(0.01)
+    assert not _alive(pid), "the wrapper's qlik survived the timeout"
+    assert surfaced and surfaced[0] > 0  # the other coroutine kept running while the call was in flight
+
+
 def test_idempotent_timeout_is_retried_then_succeeds(fake_qlik, monkeypatch):
     monkeypatch.setattr(qlik_module, "_BACKOFF_BASE", 0.01)
     fake_qlik.scenario([step("space_get", delay=30, times=1), step("space_get")])
