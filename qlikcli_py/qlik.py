@@ -17,6 +17,8 @@ import shutil
 import signal
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +47,9 @@ log = structlog.get_logger("qlik")
 # The defaults every entry point shares (flags, Connection, this class): each defined here once.
 DEFAULT_BINARY = "qlik"
 DEFAULT_WORKERS = 4  # qlik processes in flight at once
+# Engine sessions (websockets) in flight at once, within the workers: Qlik Cloud refuses new engine
+# sessions after rapid bursts ("could not connect to engine"), which REST calls do not meet.
+DEFAULT_ENGINE_WORKERS = 4
 DEFAULT_CALL_TIMEOUT = 300.0  # seconds before one call is abandoned (export and import get longer)
 
 INSTALL_HINT = (
@@ -57,6 +62,10 @@ _MAX_429_RETRIES = 30
 # our own schedule, doubling from 5 s up to a minute, so a storm is not met at full pace.
 _LIMIT_WAIT_FIRST, _LIMIT_WAIT_MAX = 5.0, 60.0
 _BACKOFF_BASE = 0.5
+# "could not connect to engine": the tenant throttles new engine sessions for a while after a
+# burst, so retries at 0.5/1/2/4 s meet the throttle again. Idempotent engine calls wait longer:
+# 5 s doubling up to a minute, a few times (about 2.5 minutes in all).
+_ENGINE_WAIT_FIRST, _ENGINE_WAIT_MAX, _ENGINE_RETRIES = 5.0, 60.0, 5
 _MAX_NOTICE_LINES = 10  # lines before the JSON answer that are skipped as notices
 _KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL on a timeout
 
@@ -94,13 +103,18 @@ class Qlik:
         *,
         pacer: Pacer | None = None,
         workers: int = DEFAULT_WORKERS,
+        engine_workers: int = DEFAULT_ENGINE_WORKERS,
         timeout: float = DEFAULT_CALL_TIMEOUT,
         retries: int = 4,
         env: Mapping[str, str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.binary = binary
         self.pacer = pacer or Pacer(read_per_min=0, write_per_min=0)
         self.workers = max(1, workers)
+        self.engine_workers = max(1, engine_workers)
+        self._sleep = sleep or _sleep  # the back-offs' waits (tests inject their own)
+        self._engine_slots: asyncio.Semaphore | None = None
         self.timeout = timeout
         self.retries = retries
         self._env = child_env(env)
@@ -162,10 +176,11 @@ class Qlik:
             argv += ["--context", context]
         shown = redact_argv(argv)
         limit_hits = 0
+        engine_refusals = 0
         attempt = 0
         while True:
             try:
-                async with self.pacer.admit(context or "", tier):
+                async with self._engine_slot(tier), self.pacer.admit(context or "", tier):
                     result = await self._spawn(argv, shown, tier, timeout or self.timeout, stdout_path)
                 self._refuse_help(args, result)
                 return result
@@ -177,7 +192,16 @@ class Qlik:
                         asked = min(_LIMIT_WAIT_MAX, _LIMIT_WAIT_FIRST * 2 ** (limit_hits - 1))
                     wait = self.pacer.penalize(context or "", tier, asked)
                     log.warning("qlik.rate_limited", argv=shown, wait=wait)
-                    await asyncio.sleep(wait)
+                    await self._sleep(wait)
+                    continue
+                if exc.kind == FailureKind.ENGINE_CONNECT and idempotent:
+                    if engine_refusals >= _ENGINE_RETRIES:
+                        raise  # not on to the short back-off below: the throttle outlasts it
+                    engine_refusals += 1
+                    self.retried += 1
+                    wait = min(_ENGINE_WAIT_MAX, _ENGINE_WAIT_FIRST * 2 ** (engine_refusals - 1))
+                    log.warning("qlik.engine_refused", argv=shown, attempt=engine_refusals, wait=wait)
+                    await self._sleep(wait)
                     continue
                 if not (idempotent and exc.transient and attempt < self.retries):
                     raise
@@ -188,7 +212,19 @@ class Qlik:
             self.retried += 1
             delay = _BACKOFF_BASE * 2 ** (attempt - 1)
             log.info("qlik.retry", argv=shown, attempt=attempt, delay=delay)
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
+
+    @contextlib.asynccontextmanager
+    async def _engine_slot(self, tier: str) -> AsyncIterator[None]:
+        """Engine calls take one of --engine-workers slots first (then a worker slot), so a burst
+        of engine sessions stays small while REST calls go on beside it."""
+        if tier != Tier.ENGINE:
+            yield
+            return
+        if self._engine_slots is None:
+            self._engine_slots = asyncio.Semaphore(self.engine_workers)
+        async with self._engine_slots:
+            yield
 
     def _spelled(self, token: str) -> str:
         name, eq, value = token.partition("=")
@@ -296,6 +332,10 @@ class Qlik:
             log.debug("qlik.ok", argv=shown, tier=tier, seconds=round(seconds, 3))
             stdout = b"" if out_file is not None else proc.stdout
             return QlikResult(shown, stdout, proc.stderr, seconds)
+
+
+async def _sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)  # looked up at each call, so a test may replace the module's asyncio
 
 
 def _watch_exit(loop: asyncio.AbstractEventLoop, pid: int, fut: asyncio.Future[None]) -> Callable[[], None]:

@@ -356,11 +356,12 @@ def test_idempotent_call_retries_a_transient_failure(fake_qlik, monkeypatch):
 
 def test_idempotent_retries_stop_at_the_budget(fake_qlik, monkeypatch):
     monkeypatch.setattr(qlik_module, "_BACKOFF_BASE", 0.01)
-    fake_qlik.scenario([step("engine_connect_failed")])
+    # (a 5xx: a refused engine session has its own, longer schedule, tested with the engine calls)
+    fake_qlik.scenario([step("server_503")])
     q = Qlik(retries=2)
     with pytest.raises(QlikCommandFailed) as info:
-        run(q.json("app", "object", "ls", "--app", CLOUD_APP, context="acme-cloud", tier="engine", idempotent=True))
-    assert info.value.kind == "engine_connect"
+        run(q.json("app", "import", "--file", "f.qvf", context="acme-cloud", tier="write", idempotent=True))
+    assert info.value.kind == "server"
     assert len(fake_qlik.calls()) == 3
 
 
@@ -564,3 +565,67 @@ def test_output_with_no_json_line_is_still_bad_output():
 
     with pytest.raises(QlikBadOutput):
         parse_json(("app", "ls"), b"Warning: replaced\nnot json either\n")
+
+
+# -- engine sessions (issue 18.15) -----------------------------------------------------------------
+def test_engine_calls_have_their_own_concurrency_limit(monkeypatch):
+    """--engine-workers bounds engine calls in flight, within --workers; REST calls beside them are
+    not held back by it."""
+    q = Qlik(workers=8, engine_workers=2)
+    in_flight = {"engine": 0, "read": 0}
+    most = {"engine": 0, "read": 0}
+
+    async def fake_spawn(argv, shown, tier, timeout, stdout_path):
+        in_flight[tier] += 1
+        most[tier] = max(most[tier], in_flight[tier])
+        for _ in range(5):
+            await asyncio.sleep(0)
+        in_flight[tier] -= 1
+        return qlik_module.QlikResult(shown, b"[]", b"", 0.0)
+
+    monkeypatch.setattr(q, "_spawn", fake_spawn)
+
+    async def burst() -> None:
+        await asyncio.gather(*[q.json("app", "object", "ls", "--app", "a", context="c", tier="engine")
+                               for _ in range(6)],
+                             *[q.json("space", "ls", context="c", tier="read") for _ in range(4)])
+
+    run(burst())
+    assert most == {"engine": 2, "read": 4}
+
+
+def _recording_sleep(waits: list[float]):
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    return sleep
+
+
+def test_a_refused_engine_session_is_retried_after_a_long_back_off(fake_qlik):
+    fake_qlik.scenario([step("engine_connect_failed", times=3), step("app_object_ls")])
+    waits: list[float] = []
+    q = Qlik(sleep=_recording_sleep(waits))
+    value = run(q.json("app", "object", "ls", "--app", CLOUD_APP, "--no-data", context="acme-cloud", tier="engine",
+                       idempotent=True))
+    assert value == fixture_json("app_object_ls")
+    assert waits == [5.0, 10.0, 20.0]  # not 0.5/1/2: the throttle lasts longer than that
+    assert len(fake_qlik.calls()) == 4 and q.retried == 3
+
+
+def test_a_refused_engine_session_gives_up_after_a_few_tries(fake_qlik):
+    fake_qlik.scenario([step("engine_connect_failed")])
+    waits: list[float] = []
+    with pytest.raises(QlikCommandFailed) as info:
+        run(Qlik(sleep=_recording_sleep(waits)).json("app", "object", "ls", "--app", CLOUD_APP, "--no-data",
+                                                     context="acme-cloud", tier="engine", idempotent=True))
+    assert info.value.kind == "engine_connect"
+    assert waits == [5.0, 10.0, 20.0, 40.0, 60.0]
+
+
+def test_a_refused_engine_session_of_a_call_that_changes_something_is_not_retried(fake_qlik):
+    fake_qlik.scenario([step("engine_connect_failed")])
+    waits: list[float] = []
+    with pytest.raises(QlikCommandFailed):
+        run(Qlik(sleep=_recording_sleep(waits)).run("app", "object", "ls", "--app", CLOUD_APP, context="acme-cloud",
+                                                    tier="engine"))
+    assert waits == [] and len(fake_qlik.calls()) == 1
