@@ -50,8 +50,16 @@ class QlikError(Exception):
         self.argv = argv
 
 
-class QlikNotFound(QlikError):
-    pass
+class QlikUnusable(QlikError):
+    """No usable qlik-cli: the migration cannot start (a usage problem, with the install hint)."""
+
+
+class QlikNotFound(QlikUnusable):
+    """The binary is missing or cannot be run."""
+
+
+class QlikTooOld(QlikUnusable):
+    """The binary runs but is older than the migration needs (versions.MIN_VERSION)."""
 
 
 class QlikTimeout(QlikError):

@@ -34,6 +34,7 @@ from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.errors import QlikTimeout
+from qlikcli_py.errors import QlikTooOld
 from qlikcli_py.failures import classify
 from qlikcli_py.failures import help_command
 from qlikcli_py.pacing import Pacer
@@ -51,6 +52,7 @@ DEFAULT_WORKERS = 4  # qlik processes in flight at once
 # sessions after rapid bursts ("could not connect to engine"), which REST calls do not meet.
 DEFAULT_ENGINE_WORKERS = 4
 DEFAULT_CALL_TIMEOUT = 300.0  # seconds before one call is abandoned (export and import get longer)
+TRANSFER_TIMEOUT = 3600.0  # a multi-GB QVF takes a while: one timeout for the export and the import
 
 INSTALL_HINT = (
     "install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/ "
@@ -148,7 +150,7 @@ class Qlik:
                         hint="this qlik-cli prints no version number; going on as if it were recent enough")
         elif found.numbers is not None and found.numbers < MIN_VERSION:
             self.version = found.text
-            raise QlikNotFound(f"qlik-cli {found.text} is too old: the migration needs {versions.MIN_VERSION_TEXT} "
+            raise QlikTooOld(f"qlik-cli {found.text} is too old: the migration needs {versions.MIN_VERSION_TEXT} "
                                f"or later; {INSTALL_HINT}")
         self.version = found.text
         return found.text

@@ -14,7 +14,7 @@ from qlikcli_py.call_log import CallLog
 from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
-from qlikcli_py.errors import QlikNotFound
+from qlikcli_py.errors import QlikUnusable
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.models import Space
 from qlikcli_py.pacing import DEFAULT_READ_PER_MIN
@@ -90,7 +90,7 @@ async def open_session(conn: Connection, qlik: Qlik | None = None) -> Session:
     qlik = qlik or make_qlik(conn)
     try:
         version = await qlik.check_version()
-    except QlikNotFound as e:
+    except QlikUnusable as e:
         raise UsageProblem(str(e)) from e
     await check_context(qlik, conn.source_context, want=ServerType.WINDOWS, flag="--source-context",
                         insecure=conn.insecure)

@@ -19,6 +19,7 @@ from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.errors import QlikTimeout
+from qlikcli_py.errors import QlikTooOld
 from qlikcli_py.qlik import INSTALL_HINT
 from qlikcli_py.qlik import Qlik
 
@@ -278,9 +279,9 @@ def test_supported_versions_are_accepted(fake_qlik, fixture, version):
 
 
 @pytest.mark.parametrize(("fixture", "shown"), [("version_2_23_1", "2.23.1"), ("version_v2_15_1_dev", "2.15.1-dev")])
-def test_old_versions_raise_not_found_with_the_version_and_hint(fake_qlik, fixture, shown):
+def test_old_versions_raise_too_old_with_the_version_and_hint(fake_qlik, fixture, shown):
     fake_qlik.scenario([step(fixture)])
-    with pytest.raises(QlikNotFound) as info:
+    with pytest.raises(QlikTooOld) as info:  # its own name: the binary was found
         run(Qlik().check_version())
     assert f"qlik-cli {shown} is too old" in str(info.value)
     assert INSTALL_HINT in str(info.value)
