@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import enum
 
+from qlikcli_py.redact import redact_bytes
+from qlikcli_py.redact import redact_text
 from qlikcli_py.vocabulary import TRANSIENT_KINDS
 from qlikcli_py.vocabulary import FailureKind
 
 
 class ExitCode(enum.IntEnum):
+    """One meaning per code, one action for a cron wrapper (the README's table)."""
+
     OK = 0  # every app done, every owner matched, verify clean
     FAILED = 1  # something failed; the ledger kept everything done so far: run again to resume
     USAGE = 2  # bad input or configuration; nothing was changed
@@ -17,8 +21,9 @@ class ExitCode(enum.IntEnum):
     CHANGED = 6  # some source apps changed since they were migrated: re-run those with --force
     INCOMPLETE = 7  # stopped cleanly before the end (--max-imports reached): the next run continues
     FAILED_FOR_GOOD = 8  # some objects failed for good; running again will not help: fix the cause, or --retry-failed
+    STOPPED_UNMATCHED = 9  # --on-unmatched fail stopped before any change, naming every unmatched owner
     LOCKED = 75  # another run holds the state dir lock (EX_TEMPFAIL): try again later
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT/Ctrl-C: everything done so far is kept, run again to resume
 
 
 class MigrationError(Exception):
@@ -45,8 +50,16 @@ class QlikError(Exception):
         self.argv = argv
 
 
-class QlikNotFound(QlikError):
-    pass
+class QlikUnusable(QlikError):
+    """No usable qlik-cli: the migration cannot start (a usage problem, with the install hint)."""
+
+
+class QlikNotFound(QlikUnusable):
+    """The binary is missing or cannot be run."""
+
+
+class QlikTooOld(QlikUnusable):
+    """The binary runs but is older than the migration needs (versions.MIN_VERSION)."""
 
 
 class QlikTimeout(QlikError):
@@ -57,9 +70,11 @@ class QlikTimeout(QlikError):
 
 class QlikBadOutput(QlikError):
     def __init__(self, argv: tuple[str, ...], head: bytes, why: str) -> None:
-        shown = head[:200].decode("utf-8", "replace")
+        # What qlik printed enters the exception redacted: its text reaches the ledger, the report
+        # and `status`, and nothing downstream redacts again.
+        self.head = redact_bytes(head[:4096])
+        shown = self.head.decode("utf-8", "replace")[:200]
         super().__init__(f"qlik printed {why}: {' '.join(argv)}: {shown!r}", argv)
-        self.head = head
 
 
 class QlikCommandFailed(QlikError):
@@ -77,10 +92,13 @@ class QlikCommandFailed(QlikError):
         detail: str,
         retry_after: float | None = None,
     ) -> None:
+        # Redacted here, where qlik's output enters an exception: nothing downstream (ledger, report,
+        # `status`, logs) can show a secret qlik printed.
+        detail = redact_text(detail)
         super().__init__(detail, argv)
         self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
+        self.stdout = redact_bytes(stdout)
+        self.stderr = redact_bytes(stderr)
         self.kind = kind
         self.status = status
         self.detail = detail

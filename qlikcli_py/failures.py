@@ -64,20 +64,24 @@ _TEXT_KINDS = (
 def classify(stdout: bytes, stderr: bytes) -> Failure:
     status: int | None = None
     title = ""
+    text = redact_text(stderr.decode("utf-8", "replace"))
+    # The `Error: <status>` line is the outcome qlik reports, and the detail shown is that line: the
+    # kind is read from the same status, so a "404 Not Found" is never called forbidden because a
+    # body elsewhere said 403. A status in a stdout error object counts when stderr names none.
+    m = _STATUS_LINE.search(text)
+    if m:
+        status = int(m.group(1))
     body = _json_object(stdout)
     if body is not None:
         raw = body.get("status")
-        if isinstance(raw, int) and not isinstance(raw, bool) and 100 <= raw <= 599:
+        if status is not None:
+            pass
+        elif isinstance(raw, int) and not isinstance(raw, bool) and 100 <= raw <= 599:
             status = raw
         elif isinstance(raw, str) and _THREE_DIGITS.fullmatch(raw):
             status = int(raw)
         title = redact_text(str(body.get("detail") or body.get("title") or ""))
-    text = redact_text(stderr.decode("utf-8", "replace"))
     printed = _read_stderr(text)
-    if status is None:
-        m = _STATUS_LINE.search(text)
-        if m:
-            status = int(m.group(1))
     if status is None:
         status = printed.status or printed.body_status
     first = (_first_error_line(text) or title or printed.message

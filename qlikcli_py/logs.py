@@ -12,6 +12,7 @@ from typing import BinaryIO
 import orjson
 import structlog
 
+from qlikcli_py.errors import UsageProblem
 from qlikcli_py.redact import redact_text
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR,
@@ -38,6 +39,9 @@ def configure(fmt: str = "auto", level: str | None = None, log_file: Path | None
         old = os.umask(0o077)
         try:
             stream = open(log_file, "ab")  # noqa: SIM115 (closed by the caller at exit)
+        except OSError as e:  # a usage problem (a cron line writing to /var/log as a plain user), not a bug
+            raise UsageProblem(f"--log-file {log_file} cannot be opened for writing ({e.strerror}): "
+                               f"choose a writable file, or leave --log-file out to log to stderr") from e
         finally:
             os.umask(old)
     _setup(fmt, level, stream)

@@ -17,6 +17,8 @@ import shutil
 import signal
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,9 +34,11 @@ from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.errors import QlikTimeout
+from qlikcli_py.errors import QlikTooOld
 from qlikcli_py.failures import classify
 from qlikcli_py.failures import help_command
 from qlikcli_py.pacing import Pacer
+from qlikcli_py.qlik_output import note_preamble
 from qlikcli_py.redact import redact_argv
 from qlikcli_py.vocabulary import FailureKind
 from qlikcli_py.vocabulary import Tier
@@ -44,7 +48,11 @@ log = structlog.get_logger("qlik")
 # The defaults every entry point shares (flags, Connection, this class): each defined here once.
 DEFAULT_BINARY = "qlik"
 DEFAULT_WORKERS = 4  # qlik processes in flight at once
+# Engine sessions (websockets) in flight at once, within the workers: Qlik Cloud refuses new engine
+# sessions after rapid bursts ("could not connect to engine"), which REST calls do not meet.
+DEFAULT_ENGINE_WORKERS = 4
 DEFAULT_CALL_TIMEOUT = 300.0  # seconds before one call is abandoned (export and import get longer)
+TRANSFER_TIMEOUT = 3600.0  # a multi-GB QVF takes a while: one timeout for the export and the import
 
 INSTALL_HINT = (
     "install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/ "
@@ -56,6 +64,11 @@ _MAX_429_RETRIES = 30
 # our own schedule, doubling from 5 s up to a minute, so a storm is not met at full pace.
 _LIMIT_WAIT_FIRST, _LIMIT_WAIT_MAX = 5.0, 60.0
 _BACKOFF_BASE = 0.5
+# "could not connect to engine": the tenant throttles new engine sessions for a while after a
+# burst, so retries at 0.5/1/2/4 s meet the throttle again. Idempotent engine calls wait longer:
+# 5 s doubling up to a minute, a few times (about 2.5 minutes in all).
+_ENGINE_WAIT_FIRST, _ENGINE_WAIT_MAX, _ENGINE_RETRIES = 5.0, 60.0, 5
+_MAX_NOTICE_LINES = 10  # lines before the JSON answer that are skipped as notices
 _KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL on a timeout
 
 
@@ -92,13 +105,18 @@ class Qlik:
         *,
         pacer: Pacer | None = None,
         workers: int = DEFAULT_WORKERS,
+        engine_workers: int = DEFAULT_ENGINE_WORKERS,
         timeout: float = DEFAULT_CALL_TIMEOUT,
         retries: int = 4,
         env: Mapping[str, str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.binary = binary
         self.pacer = pacer or Pacer(read_per_min=0, write_per_min=0)
         self.workers = max(1, workers)
+        self.engine_workers = max(1, engine_workers)
+        self._sleep = sleep or _sleep  # the back-offs' waits (tests inject their own)
+        self._engine_slots: asyncio.Semaphore | None = None
         self.timeout = timeout
         self.retries = retries
         self._env = child_env(env)
@@ -132,7 +150,7 @@ class Qlik:
                         hint="this qlik-cli prints no version number; going on as if it were recent enough")
         elif found.numbers is not None and found.numbers < MIN_VERSION:
             self.version = found.text
-            raise QlikNotFound(f"qlik-cli {found.text} is too old: the migration needs {versions.MIN_VERSION_TEXT} "
+            raise QlikTooOld(f"qlik-cli {found.text} is too old: the migration needs {versions.MIN_VERSION_TEXT} "
                                f"or later; {INSTALL_HINT}")
         self.version = found.text
         return found.text
@@ -160,10 +178,11 @@ class Qlik:
             argv += ["--context", context]
         shown = redact_argv(argv)
         limit_hits = 0
+        engine_refusals = 0
         attempt = 0
         while True:
             try:
-                async with self.pacer.admit(context or "", tier):
+                async with self._engine_slot(tier), self.pacer.admit(context or "", tier):
                     result = await self._spawn(argv, shown, tier, timeout or self.timeout, stdout_path)
                 self._refuse_help(args, result)
                 return result
@@ -175,7 +194,16 @@ class Qlik:
                         asked = min(_LIMIT_WAIT_MAX, _LIMIT_WAIT_FIRST * 2 ** (limit_hits - 1))
                     wait = self.pacer.penalize(context or "", tier, asked)
                     log.warning("qlik.rate_limited", argv=shown, wait=wait)
-                    await asyncio.sleep(wait)
+                    await self._sleep(wait)
+                    continue
+                if exc.kind == FailureKind.ENGINE_CONNECT and idempotent:
+                    if engine_refusals >= _ENGINE_RETRIES:
+                        raise  # not on to the short back-off below: the throttle outlasts it
+                    engine_refusals += 1
+                    self.retried += 1
+                    wait = min(_ENGINE_WAIT_MAX, _ENGINE_WAIT_FIRST * 2 ** (engine_refusals - 1))
+                    log.warning("qlik.engine_refused", argv=shown, attempt=engine_refusals, wait=wait)
+                    await self._sleep(wait)
                     continue
                 if not (idempotent and exc.transient and attempt < self.retries):
                     raise
@@ -186,7 +214,19 @@ class Qlik:
             self.retried += 1
             delay = _BACKOFF_BASE * 2 ** (attempt - 1)
             log.info("qlik.retry", argv=shown, attempt=attempt, delay=delay)
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
+
+    @contextlib.asynccontextmanager
+    async def _engine_slot(self, tier: str) -> AsyncIterator[None]:
+        """Engine calls take one of --engine-workers slots first (then a worker slot), so a burst
+        of engine sessions stays small while REST calls go on beside it."""
+        if tier != Tier.ENGINE:
+            yield
+            return
+        if self._engine_slots is None:
+            self._engine_slots = asyncio.Semaphore(self.engine_workers)
+        async with self._engine_slots:
+            yield
 
     def _spelled(self, token: str) -> str:
         name, eq, value = token.partition("=")
@@ -237,9 +277,12 @@ class Qlik:
             try:
                 # _bg + _done instead of sh's _async/_timeout: both poll at 100 ms inside sh and
                 # would add that latency to every call. The timeout is ours (SIGTERM, then SIGKILL).
+                # _new_session: the child leads its own process group, so a timeout or a cancelled
+                # run ends everything it started (a wrapper script given as --qlik-bin and its qlik).
                 kwargs: dict[str, Any] = dict(
                     _bg=True, _bg_exc=False, _done=done, _return_cmd=True, _tty_out=False,
                     _env=self._env, _preexec_fn=functools.partial(_die_with_parent, os.getpid()),
+                    _new_session=True,
                 )
                 if out_file is not None:
                     kwargs["_out"] = out_file
@@ -250,16 +293,20 @@ class Qlik:
                     await finished
                 except asyncio.CancelledError:
                     # The run is ending while this call is in flight (another call failed): end it
-                    # too, and let sh's reader threads finish while the event loop they report to
+                    # and its group too, and let sh's reader threads finish (in a thread: the loop
+                    # keeps serving the other calls' endings) while the event loop they report to
                     # is still open.
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.kill()
+                    _signal_group(proc.pid, signal.SIGKILL)
                     with contextlib.suppress(sh.ErrorReturnCode, sh.SignalException):
-                        proc.wait()
+                        await asyncio.shield(asyncio.to_thread(proc.wait))
                     raise
                 finally:
                     unwatch()
-                proc.wait()
+                # The leader has exited. Whatever it left in its group (a wrapper's background qlik)
+                # would hold stdout open, and sh's readers, so this wait, until it ended: end it now.
+                # The wait itself (reader threads draining) runs in a thread, never on the loop.
+                _signal_group(proc.pid, signal.SIGKILL)
+                await asyncio.to_thread(proc.wait)
             except sh.ErrorReturnCode as e:
                 if expired:
                     log.warning("qlik.timeout", argv=shown, seconds=timeout)
@@ -287,6 +334,10 @@ class Qlik:
             log.debug("qlik.ok", argv=shown, tier=tier, seconds=round(seconds, 3))
             stdout = b"" if out_file is not None else proc.stdout
             return QlikResult(shown, stdout, proc.stderr, seconds)
+
+
+async def _sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)  # looked up at each call, so a test may replace the module's asyncio
 
 
 def _watch_exit(loop: asyncio.AbstractEventLoop, pid: int, fut: asyncio.Future[None]) -> Callable[[], None]:
@@ -319,16 +370,18 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 
 
 def _expire(proc: Any, expired: list[bool], loop: asyncio.AbstractEventLoop) -> None:
+    """The call's time is up: SIGTERM to its whole process group, SIGKILL to what is left of the
+    group after a grace period. Scheduled on the loop, never waited for."""
     expired.append(True)
-    with contextlib.suppress(Exception):
-        proc.signal(signal.SIGTERM)
-    loop.call_later(_KILL_GRACE, _kill, proc)
+    _signal_group(proc.pid, signal.SIGTERM)
+    loop.call_later(_KILL_GRACE, _signal_group, proc.pid, signal.SIGKILL)
 
 
-def _kill(proc: Any) -> None:
-    with contextlib.suppress(Exception):
-        if proc.process.is_alive()[0]:
-            proc.signal(signal.SIGKILL)
+def _signal_group(pgid: int, sig: int) -> None:
+    """Signal every process of the group the child leads (it was started in its own session); a
+    group already gone is no error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
 
 
 def _head(path: Path | None) -> bytes:
@@ -345,4 +398,22 @@ def parse_json(argv: tuple[str, ...], data: bytes) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
-        raise QlikBadOutput(argv, data, "output that is not JSON") from e
+        error = e
+    # Notices printed before the answer (qlik-cli 3.x's `Warning: This command is being replaced
+    # by '...'`, update notices): the answer is what follows them, a list, an object or a bare
+    # count. A few lines at most; they are logged once (qlik_output.note_preamble).
+    pos = data.find(b"\n")
+    for _ in range(_MAX_NOTICE_LINES):
+        if pos < 0:
+            break
+        rest = data[pos + 1:]
+        if rest.strip():
+            try:
+                value = orjson.loads(rest)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                note_preamble(data[:pos + 1])
+                return value
+        pos = data.find(b"\n", pos + 1)
+    raise QlikBadOutput(argv, data, "output that is not JSON") from error

@@ -19,9 +19,14 @@ _COOKIE_HEADERS = re.compile(r"(?i)\b(set-cookie|cookie)\"?[ \t]*[=:][ \t]*(?:\*
 # "Basic" is prose ("Basic reporting"), not a secret.
 _BEARER = re.compile(r"(?i)\b(?:(bearer)\s+[A-Za-z0-9._~+/=-]{6,}|(basic)\s+[A-Za-z0-9+/=]{12,})")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+# A secret named by its key, in every form qlik, its config or an API body may print it: a JSON key
+# (`"oauthClientSecret": "x"`), key=value (`client_secret=x`, `refresh_token=x&...`), a header-like
+# line (`token: x`, `Client Secret: x`). The key is found inside longer names too (`myApiKey`); a
+# quoted value is masked whole, an unquoted one up to the next space, quote, comma, `&` or `;`.
+_SECRET_KEY = (r"(?:api[-_ ]?key|(?:oauth[-_ ]?)?client[-_ ]?secret|secret|password|passwd"
+               r"|(?:access|refresh|id|auth|session)?[-_ ]?token|private[-_ ]?key)")
 _KV_SECRET = re.compile(
-    r"(?i)\b(api[-_]?key|client[-_]?secret|oauth-client-secret|password|access[-_]?token)"
-    r"(\"?\s*[:=]\s*\"?)(?:\*\*\*|[^\s\",]+)"
+    rf"(?i)({_SECRET_KEY})(\"?[ \t]*[:=][ \t]*)(?:\*\*\*|\"\*\*\*\"|\"(?:[^\"\\\r\n]|\\.)*\"|[^\s\",&;]+)"
 )
 MASK = "***"
 
@@ -31,7 +36,19 @@ def redact_text(text: str) -> str:
     text = _JWT.sub(MASK, text)
     text = _SECRET_HEADERS.sub(lambda m: f"{m.group(1)}={MASK}", text)
     text = _COOKIE_HEADERS.sub(lambda m: f"{m.group(1)}={MASK}", text)
-    return _KV_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    return _KV_SECRET.sub(_mask_value, text)
+
+
+def _mask_value(m: re.Match[str]) -> str:
+    quoted = m.group(0)[m.end(2) - m.start(0):].startswith('"')
+    return f"{m.group(1)}{m.group(2)}" + (f'"{MASK}"' if quoted else MASK)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """redact_text for what a process printed (undecodable bytes become U+FFFD)."""
+    if not data:
+        return data
+    return redact_text(data.decode("utf-8", "replace")).encode("utf-8")
 
 
 def redact_argv(argv: Iterable[str]) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from qlikcli_py.call_log import CallLog
 from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
-from qlikcli_py.errors import QlikNotFound
+from qlikcli_py.errors import QlikUnusable
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.models import Space
 from qlikcli_py.pacing import DEFAULT_READ_PER_MIN
@@ -23,6 +23,7 @@ from qlikcli_py.pacing import DEFAULT_WRITE_PER_MIN
 from qlikcli_py.pacing import Pacer
 from qlikcli_py.qlik import DEFAULT_BINARY
 from qlikcli_py.qlik import DEFAULT_CALL_TIMEOUT
+from qlikcli_py.qlik import DEFAULT_ENGINE_WORKERS
 from qlikcli_py.qlik import DEFAULT_WORKERS
 from qlikcli_py.qlik import Qlik
 from qlikcli_py.source import Source
@@ -41,6 +42,7 @@ class Connection:
     qlik_bin: str = DEFAULT_BINARY
     insecure: bool = False
     workers: int = DEFAULT_WORKERS
+    engine_workers: int = DEFAULT_ENGINE_WORKERS
     read_rate: float = DEFAULT_READ_PER_MIN
     write_rate: float = DEFAULT_WRITE_PER_MIN
     rate_window: float = DEFAULT_WINDOW
@@ -81,14 +83,14 @@ def make_qlik(conn: Connection) -> Qlik:
     pacer = Pacer(read_per_min=conn.read_rate, write_per_min=conn.write_rate, window=conn.rate_window,
                   call_log=calls)
     return Qlik(conn.qlik_bin, pacer=pacer,
-                workers=conn.workers, timeout=conn.timeout)
+                workers=conn.workers, engine_workers=conn.engine_workers, timeout=conn.timeout)
 
 
 async def open_session(conn: Connection, qlik: Qlik | None = None) -> Session:
     qlik = qlik or make_qlik(conn)
     try:
         version = await qlik.check_version()
-    except QlikNotFound as e:
+    except QlikUnusable as e:
         raise UsageProblem(str(e)) from e
     await check_context(qlik, conn.source_context, want=ServerType.WINDOWS, flag="--source-context",
                         insecure=conn.insecure)

@@ -14,13 +14,13 @@ from typing import Any
 import structlog
 
 from qlikcli_py import filters
-from qlikcli_py.call_sizes import EXPORT_TIMEOUT
 from qlikcli_py.call_sizes import USER_IDS_PER_CALL
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.models import SourceApp
 from qlikcli_py.models import SourceObject
 from qlikcli_py.models import SourceOwner
 from qlikcli_py.models import State
+from qlikcli_py.qlik import TRANSFER_TIMEOUT
 from qlikcli_py.qlik import Qlik
 from qlikcli_py.qlik_output import array
 from qlikcli_py.qlik_output import count
@@ -63,7 +63,7 @@ class Source:
         if skip_data:
             args.append("--skipdata=true")
         await self.qlik.run(*args, *self._insecure, context=self.context, tier=Tier.QRS,
-                            idempotent=True, timeout=EXPORT_TIMEOUT)
+                            idempotent=True, timeout=TRANSFER_TIMEOUT)
 
     async def objects(self, app_id: str) -> tuple[list[SourceObject], dict[str, SourceOwner]]:
         """Every object of the app with its owner. Streamed from a file: an app can hold 100,000."""

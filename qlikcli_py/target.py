@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from qlikcli_py.call_sizes import EXPORT_TIMEOUT
 from qlikcli_py.call_sizes import RM_IDS_PER_CALL
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.models import CloudApp
@@ -19,6 +18,7 @@ from qlikcli_py.models import CloudUser
 from qlikcli_py.models import Space
 from qlikcli_py.models import State
 from qlikcli_py.models import engine_group
+from qlikcli_py.qlik import TRANSFER_TIMEOUT
 from qlikcli_py.qlik import Qlik
 from qlikcli_py.qlik_output import array
 from qlikcli_py.qlik_output import count
@@ -89,7 +89,7 @@ class Target:
     async def import_app(self, qvf: Path, space_id: str, name: str) -> CloudApp:
         # --resumable: chunked upload; a 1.6 GB QVF otherwise needs >4 GB RAM (qlik-cli#36).
         value = await self._write("app", "import", "--file", str(qvf), "--spaceId", space_id,
-                                  "--name", name, "--resumable", timeout=EXPORT_TIMEOUT)
+                                  "--name", name, "--resumable", timeout=TRANSFER_TIMEOUT)
         return _cloud_app(value, ("app", "import"))
 
     async def app(self, app_id: str) -> CloudApp:

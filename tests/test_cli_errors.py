@@ -131,3 +131,16 @@ def test_a_line_redacted_twice_keeps_what_follows_the_secret(capsys, monkeypatch
     tail = text.split("\n")[-1] if "\n" in text else text.split(")")[-1]
     assert line.endswith(tail), line
     assert SECRET not in line and "abc123" not in line
+
+
+@pytest.mark.parametrize("where", ["missing-dir/log.jsonl", "a-file/log.jsonl"])
+def test_an_unwritable_log_file_is_a_usage_problem_not_a_bug(capsys, tmp_path, where):
+    """Issue 18.12: the README's cron line logs to /var/log; a user who may not write there gets
+    exit 2 and one line naming the file and the fix, not exit 3 "this is a bug"."""
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / where
+    code, out, err = call(capsys, "--log-file", str(path), "run", APP, "--state-dir", str(tmp_path / "state"))
+    assert code == ExitCode.USAGE
+    line = line_of(err)
+    assert f"--log-file {path} cannot be opened for writing" in line and "leave --log-file out" in line
+    assert "bug" not in line

@@ -77,9 +77,11 @@ def test_json_error_status_as_a_digit_string():
     assert classify(b'{"status": "409", "title": "Conflict"}', b"").kind == "conflict"
 
 
-def test_stdout_json_status_wins_over_the_text():
+def test_the_error_line_status_decides_the_kind_it_shows():
+    """Issue 18: a "404 Not Found" detail classified `forbidden` (from a 403 in a stdout body) sent
+    the caller down the wrong branch: the kind and status agree with the detail shown."""
     failure = classify(b'{"status": 403, "detail": "not yours"}', b"Error: 404 Not Found\n")
-    assert (failure.kind, failure.status, failure.detail) == ("forbidden", 403, "404 Not Found")
+    assert (failure.kind, failure.status, failure.detail) == ("not_found", 404, "404 Not Found")
 
 
 def test_warnings_before_the_error_line_are_skipped():

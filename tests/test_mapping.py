@@ -212,7 +212,7 @@ def test_ambiguous_owner_is_handled_by_on_unmatched() -> None:
     assert (fallback.user, fallback.rule) == (MARY, "fallback") and "ambiguous" in fallback.detail
     with pytest.raises(MigrationError) as e:
         resolve(target, [jdoe], on_unmatched=OnUnmatched("fail"))
-    assert e.value.exit_code == ExitCode.UNMATCHED and "u-jane2" in str(e.value) and "u-x" in str(e.value)
+    assert e.value.exit_code == ExitCode.STOPPED_UNMATCHED and "u-jane2" in str(e.value) and "u-x" in str(e.value)
 
 
 def test_mapping_target_matching_two_users_is_ambiguous(tmp_path: Path) -> None:
@@ -577,7 +577,7 @@ def test_fail_raises_listing_every_unmatched_owner() -> None:
     with pytest.raises(MigrationError) as e:
         resolve(FakeTarget(JANE), owners, on_unmatched=OnUnmatched("fail"))
     message = str(e.value)
-    assert not isinstance(e.value, UsageProblem) and e.value.exit_code == ExitCode.UNMATCHED  # same cron action as unmatched owners
+    assert not isinstance(e.value, UsageProblem) and e.value.exit_code == ExitCode.STOPPED_UNMATCHED  # stopped, not "done with unmatched owners"
     assert message.startswith("2 owner(s) have no cloud user")
     assert "ACME\\ghost (Casper): no cloud user with subject ACME\\ghost" in message
     assert "EU\\zed (Zed)" in message and "jdoe" not in message

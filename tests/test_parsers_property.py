@@ -18,6 +18,7 @@ from qlikcli_py.target import Target
 from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikNotFound
+from qlikcli_py.errors import QlikTooOld
 from qlikcli_py.qlik import QlikResult
 from qlikcli_py.qlik import parse_json
 
@@ -120,7 +121,7 @@ def test_version_parser_takes_any_text(text):
 
     try:
         asyncio.run(VersionStub().check_version())
-    except (QlikBadOutput, QlikNotFound):
+    except (QlikBadOutput, QlikNotFound, QlikTooOld):
         pass
 
 
@@ -138,5 +139,5 @@ def test_version_examples(line, ok):
     if ok:
         assert asyncio.run(VersionStub().check_version())[0] in "23"
     else:
-        with pytest.raises((QlikBadOutput, QlikNotFound)):
+        with pytest.raises((QlikBadOutput, QlikNotFound, QlikTooOld)):
             asyncio.run(VersionStub().check_version())

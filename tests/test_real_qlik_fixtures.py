@@ -81,14 +81,14 @@ class _Stub:
 
 
 def test_check_version_refuses_the_real_1_4_0_and_names_2_24_0():
-    from qlikcli_py.errors import QlikNotFound
+    from qlikcli_py.errors import QlikTooOld
     from qlikcli_py.qlik import Qlik
 
     class Stubbed(Qlik):
         async def run(self, *args: str, **kw: Any) -> QlikResult:  # type: ignore[override]
             return QlikResult(args, real("version")["stdout"].encode(), b"", 0.0)
 
-    with pytest.raises(QlikNotFound) as info:
+    with pytest.raises(QlikTooOld) as info:
         asyncio.run(Stubbed().check_version())
     assert "qlik-cli 1.4.0 is too old" in str(info.value) and "2.24.0" in str(info.value)
 

@@ -122,3 +122,38 @@ def test_redact_argv_keeps_the_token_count_and_is_idempotent(argv):
 def test_redact_text_is_idempotent(text):
     once = redact_text(text)
     assert redact_text(once) == once
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('{"oauthClientSecret": "s3cr3t", "name": "bot"}', f'{{"oauthClientSecret": "{MASK}", "name": "bot"}}'),
+    ('{"client_secret":"s3cr3t"}', f'{{"client_secret":"{MASK}"}}'),
+    ("client_secret=s3cr3t", f"client_secret={MASK}"),
+    ("grant_type=refresh_token&refresh_token=s3cr3t&x=1", f"grant_type=refresh_token&refresh_token={MASK}&x=1"),
+    ("token: s3cr3t", f"token: {MASK}"),
+    ("Client Secret: s3cr3t", f"Client Secret: {MASK}"),
+    ("  Refresh-Token = s3cr3t", f"  Refresh-Token = {MASK}"),
+    ('{"accessToken": "with \\"quote\\" s3cr3t"}', f'{{"accessToken": "{MASK}"}}'),
+    ("id_token=s3cr3t;path=/", f"id_token={MASK};path=/"),
+    ("private_key: s3cr3t", f"private_key: {MASK}"),
+])
+def test_secret_keys_in_every_form_are_masked(text, shown):
+    """Issue 18.11: JSON keys (camelCase too), key=value, header-like lines, a two-word key."""
+    assert redact_text(text) == shown
+    assert redact_text(shown) == shown  # masking twice changes nothing
+
+
+@pytest.mark.parametrize("text", ["tokens: 5", "Secretary: Jane", "grant_type=refresh_token", "Client: acme"])
+def test_words_that_only_look_like_secret_keys_are_kept(text):
+    assert redact_text(text) == text
+
+
+def test_qlik_output_is_redacted_where_it_enters_an_exception():
+    from qlikcli_py.errors import QlikBadOutput
+    from qlikcli_py.errors import QlikCommandFailed
+    from qlikcli_py.vocabulary import FailureKind
+
+    failed = QlikCommandFailed(("app", "get"), 1, b'{"oauthClientSecret": "s3cr3t"}', b"Client Secret: s3cr3t\n",
+                               kind=FailureKind.OTHER, status=None, detail="Client Secret: s3cr3t")
+    bad = QlikBadOutput(("app", "get"), b"token: s3cr3t\n[]", "output that is not JSON")
+    for shown in (str(failed), repr(failed), failed.detail, failed.stdout, failed.stderr, str(bad), bad.head):
+        assert "s3cr3t" not in (shown if isinstance(shown, str) else shown.decode())

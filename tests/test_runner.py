@@ -19,6 +19,7 @@ from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.errors import QlikTimeout
+from qlikcli_py.errors import QlikTooOld
 from qlikcli_py.qlik import INSTALL_HINT
 from qlikcli_py.qlik import Qlik
 
@@ -168,6 +169,63 @@ def test_timeout_escalates_to_sigkill_when_the_child_ignores_sigterm(tmp_path, m
     assert time.monotonic() - started < 4
 
 
+def _alive(pid: int) -> bool:
+    """Running or sleeping (a zombie waiting to be reaped has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("ignores_sigterm", [False, True])
+def test_a_timeout_ends_the_whole_process_group_and_never_stalls_the_loop(tmp_path, monkeypatch, ignores_sigterm):
+    """Issue 18.8: --qlik-bin is a wrapper script whose `qlik` hangs holding stdout. A timeout must
+    end the wrapper's qlik too (signals to the group, not the direct child), and the event loop
+    must not wait for it: sh's readers wait for EOF on stdout, which the hanging qlik held, so a
+    blocking wait froze the loop until it ended on its own (it marks that in `finished`)."""
+    monkeypatch.setattr(qlik_module, "_KILL_GRACE", 0.3)
+    inner = child(tmp_path, f"""
+        import os, signal, sys, time
+        if {ignores_sigterm}:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        open({str(tmp_path / "pid")!r}, "w").write(str(os.getpid()))
+        print("working", flush=True)
+        time.sleep(8)
+        open({str(tmp_path / "finished")!r}, "w").write("slept it out")
+    """, name="qlik")
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text(f'#!/bin/sh\n"{inner}" "$@"\n')
+    wrapper.chmod(0o755)
+    ticks: list[int] = []
+    surfaced: list[int] = []
+
+    async def ticker() -> None:
+        while not surfaced:
+            ticks.append(1)
+            await asyncio.sleep(0.01)
+
+    async def call() -> None:
+        try:
+            await Qlik(str(wrapper)).run("x", context=None, tier="local", json=False, timeout=0.5)
+        finally:
+            surfaced.append(len(ticks))
+
+    async def both() -> None:
+        await asyncio.gather(call(), ticker())
+
+    with pytest.raises(QlikTimeout):
+        run(both())
+    assert not (tmp_path / "finished").exists(), "the loop waited for the wrapper's qlik to end on its own"
+    pid = int((tmp_path / "pid").read_text())
+    for _ in range(200):  # SIGKILL was sent; give the kernel its moment to end the process
+        if not _alive(pid):
+            break
+        time.sleep(0.01)
+    assert not _alive(pid), "the wrapper's qlik survived the timeout"
+    assert surfaced and surfaced[0] > 0  # the other coroutine kept running while the call was in flight
+
+
 def test_idempotent_timeout_is_retried_then_succeeds(fake_qlik, monkeypatch):
     monkeypatch.setattr(qlik_module, "_BACKOFF_BASE", 0.01)
     fake_qlik.scenario([step("space_get", delay=30, times=1), step("space_get")])
@@ -221,9 +279,9 @@ def test_supported_versions_are_accepted(fake_qlik, fixture, version):
 
 
 @pytest.mark.parametrize(("fixture", "shown"), [("version_2_23_1", "2.23.1"), ("version_v2_15_1_dev", "2.15.1-dev")])
-def test_old_versions_raise_not_found_with_the_version_and_hint(fake_qlik, fixture, shown):
+def test_old_versions_raise_too_old_with_the_version_and_hint(fake_qlik, fixture, shown):
     fake_qlik.scenario([step(fixture)])
-    with pytest.raises(QlikNotFound) as info:
+    with pytest.raises(QlikTooOld) as info:  # its own name: the binary was found
         run(Qlik().check_version())
     assert f"qlik-cli {shown} is too old" in str(info.value)
     assert INSTALL_HINT in str(info.value)
@@ -299,11 +357,12 @@ def test_idempotent_call_retries_a_transient_failure(fake_qlik, monkeypatch):
 
 def test_idempotent_retries_stop_at_the_budget(fake_qlik, monkeypatch):
     monkeypatch.setattr(qlik_module, "_BACKOFF_BASE", 0.01)
-    fake_qlik.scenario([step("engine_connect_failed")])
+    # (a 5xx: a refused engine session has its own, longer schedule, tested with the engine calls)
+    fake_qlik.scenario([step("server_503")])
     q = Qlik(retries=2)
     with pytest.raises(QlikCommandFailed) as info:
-        run(q.json("app", "object", "ls", "--app", CLOUD_APP, context="acme-cloud", tier="engine", idempotent=True))
-    assert info.value.kind == "engine_connect"
+        run(q.json("app", "import", "--file", "f.qvf", context="acme-cloud", tier="write", idempotent=True))
+    assert info.value.kind == "server"
     assert len(fake_qlik.calls()) == 3
 
 
@@ -473,3 +532,101 @@ def test_429_without_a_wait_is_backed_off_on_our_own_doubling_schedule(fake_qlik
     run(q.json("app", "object", "change-owner", "--appId", CLOUD_APP, context="acme-cloud", tier="write"))
     assert fake.sleeps == [5.0, 10.0, 20.0]
     assert q.pacer.rate_limited == 3
+
+
+def test_a_notice_before_the_json_on_stdout_is_skipped_and_logged_once(fake_qlik):
+    """Issue 18.5: qlik-cli 3.x may print `Warning: This command is being replaced by '...'` on
+    stdout before the answer; the call succeeds and the line is one warning per run, not per call."""
+    import qlikcli_py.qlik_output as qlik_output
+
+    qlik_output._NOTED.clear()
+    fake_qlik.scenario([step("app_ls_warning_on_stdout"), step("app_ls_warning_on_stdout")])
+    with capture_logs() as logs:
+        first = run(Qlik().json("app", "ls", context="acme-cloud", tier="read"))
+        second = run(Qlik().json("app", "ls", context="acme-cloud", tier="read"))
+    assert first == second == fixture_json("app_ls_replaced_warning")
+    notes = [e for e in logs if e["event"] == "qlik.notice_on_stdout"]
+    assert [(e["log_level"], e["printed"]) for e in notes] == [
+        ("warning", "Warning: This command is being replaced by 'qlik item ls --resourceType app'.")]
+
+
+def test_a_listing_streamed_from_a_file_skips_the_notice_too(tmp_path):
+    from qlikcli_py.qlik_output import stream_array
+
+    path = tmp_path / "out.json"
+    path.write_bytes(b"A new version of qlik-cli is available: 3.2.0\nSee https://qlik.dev to upgrade.\n"
+                     b'[{"id": "a"}, {"id": "b"}]\n')
+    assert [r["id"] for r in stream_array(path, ("user", "ls"))] == ["a", "b"]
+    path.write_bytes(b'{"data": [{"id": "c"}]}')
+    assert [r["id"] for r in stream_array(path, ("user", "ls"))] == ["c"]
+
+
+def test_output_with_no_json_line_is_still_bad_output():
+    from qlikcli_py.qlik import parse_json
+
+    with pytest.raises(QlikBadOutput):
+        parse_json(("app", "ls"), b"Warning: replaced\nnot json either\n")
+
+
+# -- engine sessions (issue 18.15) -----------------------------------------------------------------
+def test_engine_calls_have_their_own_concurrency_limit(monkeypatch):
+    """--engine-workers bounds engine calls in flight, within --workers; REST calls beside them are
+    not held back by it."""
+    q = Qlik(workers=8, engine_workers=2)
+    in_flight = {"engine": 0, "read": 0}
+    most = {"engine": 0, "read": 0}
+
+    async def fake_spawn(argv, shown, tier, timeout, stdout_path):
+        in_flight[tier] += 1
+        most[tier] = max(most[tier], in_flight[tier])
+        for _ in range(5):
+            await asyncio.sleep(0)
+        in_flight[tier] -= 1
+        return qlik_module.QlikResult(shown, b"[]", b"", 0.0)
+
+    monkeypatch.setattr(q, "_spawn", fake_spawn)
+
+    async def burst() -> None:
+        await asyncio.gather(*[q.json("app", "object", "ls", "--app", "a", context="c", tier="engine")
+                               for _ in range(6)],
+                             *[q.json("space", "ls", context="c", tier="read") for _ in range(4)])
+
+    run(burst())
+    assert most == {"engine": 2, "read": 4}
+
+
+def _recording_sleep(waits: list[float]):
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    return sleep
+
+
+def test_a_refused_engine_session_is_retried_after_a_long_back_off(fake_qlik):
+    fake_qlik.scenario([step("engine_connect_failed", times=3), step("app_object_ls")])
+    waits: list[float] = []
+    q = Qlik(sleep=_recording_sleep(waits))
+    value = run(q.json("app", "object", "ls", "--app", CLOUD_APP, "--no-data", context="acme-cloud", tier="engine",
+                       idempotent=True))
+    assert value == fixture_json("app_object_ls")
+    assert waits == [5.0, 10.0, 20.0]  # not 0.5/1/2: the throttle lasts longer than that
+    assert len(fake_qlik.calls()) == 4 and q.retried == 3
+
+
+def test_a_refused_engine_session_gives_up_after_a_few_tries(fake_qlik):
+    fake_qlik.scenario([step("engine_connect_failed")])
+    waits: list[float] = []
+    with pytest.raises(QlikCommandFailed) as info:
+        run(Qlik(sleep=_recording_sleep(waits)).json("app", "object", "ls", "--app", CLOUD_APP, "--no-data",
+                                                     context="acme-cloud", tier="engine", idempotent=True))
+    assert info.value.kind == "engine_connect"
+    assert waits == [5.0, 10.0, 20.0, 40.0, 60.0]
+
+
+def test_a_refused_engine_session_of_a_call_that_changes_something_is_not_retried(fake_qlik):
+    fake_qlik.scenario([step("engine_connect_failed")])
+    waits: list[float] = []
+    with pytest.raises(QlikCommandFailed):
+        run(Qlik(sleep=_recording_sleep(waits)).run("app", "object", "ls", "--app", CLOUD_APP, context="acme-cloud",
+                                                    tier="engine"))
+    assert waits == [] and len(fake_qlik.calls()) == 1

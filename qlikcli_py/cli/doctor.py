@@ -31,8 +31,6 @@ def doctor(shared_space: str, managed_space: str, export_dir: Path | None, as_js
     pass, 2 (a configuration problem; nothing was changed) when one fails."""
     settings = build_settings(params)
     bind_run(settings.run_id, "doctor")
-    settings.conn.scratch = settings.state_dir / "tmp"
-    settings.conn.state_dir = settings.state_dir  # the flag check's cache
     results = asyncio.run(doctor_job(settings.conn, shared=shared_space, managed=managed_space,
                                      export_dir=export_dir or settings.state_dir / "exports"))
     failed = any(r.status == PreflightStatus.FAIL for r in results)

@@ -12,6 +12,7 @@ import click
 import structlog
 
 from qlikcli_py import logs
+from qlikcli_py import qlik_output
 from qlikcli_py.cli.doctor import doctor
 from qlikcli_py.cli.output import one_line
 from qlikcli_py.cli.output import problem
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     # Everything we write (ledger, reports, exports written by qlik) is readable by the owner only.
     os.umask(0o077)
     structlog.contextvars.clear_contextvars()
+    qlik_output.forget_notices()
     try:
         rv: Any = cli.main(args=argv, prog_name="qlik-migrate", standalone_mode=False)
         return int(rv or 0)

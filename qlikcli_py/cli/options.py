@@ -23,6 +23,7 @@ from qlikcli_py.pacing import DEFAULT_WRITE_PER_MIN
 from qlikcli_py.planning import AppSpec
 from qlikcli_py.qlik import DEFAULT_BINARY
 from qlikcli_py.qlik import DEFAULT_CALL_TIMEOUT
+from qlikcli_py.qlik import DEFAULT_ENGINE_WORKERS
 from qlikcli_py.qlik import DEFAULT_WORKERS
 from qlikcli_py.session import Connection
 from qlikcli_py.settings import RunOptions
@@ -109,6 +110,9 @@ def connection_options(f: F) -> F:
             help="Ledger, lock and scratch files [default: $XDG_STATE_HOME/qlik-migrate]."),
         opt("--workers", type=click.IntRange(1, 64), default=DEFAULT_WORKERS, show_default=True,
             help="qlik processes in flight at once."),
+        opt("--engine-workers", type=click.IntRange(1, 64), default=DEFAULT_ENGINE_WORKERS, show_default=True,
+            help="Engine sessions (app object/bookmark/... calls) in flight at once, within --workers: "
+                 "Qlik Cloud refuses new engine sessions after rapid bursts."),
         opt("--write-rate", type=click.FloatRange(0), default=DEFAULT_WRITE_PER_MIN, show_default=True,
             help="Tier 2 (write) calls per minute per identity; 0 turns pacing off."),
         opt("--read-rate", type=click.FloatRange(0), default=DEFAULT_READ_PER_MIN, show_default=True,
@@ -189,10 +193,13 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
     conn = Connection(
         source_context=p.get("source_context", ""), target_context=p.get("target_context", ""),
         qlik_bin=p.get("qlik_bin", DEFAULT_BINARY), insecure=p.get("insecure", False),
-        workers=p.get("workers", DEFAULT_WORKERS),
+        workers=p.get("workers", DEFAULT_WORKERS), engine_workers=p.get("engine_workers", DEFAULT_ENGINE_WORKERS),
         read_rate=p.get("read_rate", DEFAULT_READ_PER_MIN), write_rate=p.get("write_rate", DEFAULT_WRITE_PER_MIN),
         rate_window=p.get("rate_window", DEFAULT_WINDOW),
         timeout=p.get("call_timeout", DEFAULT_CALL_TIMEOUT),
+        # Filled here, once for every command: the scratch dir, and the call log of earlier runs
+        # (<state-dir>/calls.sqlite) that keeps back-to-back runs inside one rate window.
+        scratch=Path(state_dir) / "tmp", state_dir=Path(state_dir),
     )
     for app_id in p.get("app_ids", ()):  # checked before anything runs, not after the preflight
         if not is_guid(app_id.strip()):

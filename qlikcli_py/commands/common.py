@@ -16,8 +16,6 @@ from qlikcli_py.settings import Settings
 
 
 async def connect(settings: Settings) -> Session:
-    settings.conn.scratch = settings.state_dir / "tmp"
-    settings.conn.state_dir = settings.state_dir
     return await open_session(settings.conn)
 
 

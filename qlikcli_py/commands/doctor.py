@@ -13,7 +13,7 @@ from qlikcli_py.concurrency import nothing
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
-from qlikcli_py.errors import QlikNotFound
+from qlikcli_py.errors import QlikTooOld
 from qlikcli_py.flagcheck import check_flags
 from qlikcli_py.models import Space
 from qlikcli_py.qlik import Qlik
@@ -78,9 +78,9 @@ async def checks(conn: Connection, *, spaces: list[tuple[str, str]], export_dir:
         found.version = await qlik.check_version()
         shown = found.version if found.version != UNKNOWN_VERSION else "unknown (it prints no version number; going on)"
         out.append(Result("qlik-cli", PASS, f"{qlik.resolve()} version {shown}"))
-    except QlikNotFound as e:
+    except QlikTooOld as e:
         out.append(Result("qlik-cli", FAIL, str(e), "install qlik-cli 2.24.0+ or pass --qlik-bin"))
-        if explain_too_old and qlik.version != UNKNOWN_VERSION:  # doctor: also say which commands and flags it lacks
+        if explain_too_old:  # doctor: also say which commands and flags it lacks
             out.append(await flag_check(qlik, conn.state_dir))
         return found
     except QlikError as e:

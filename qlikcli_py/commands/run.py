@@ -63,7 +63,6 @@ async def preflight(settings: Settings) -> Session:
     """doctor's checks, before the first export: a run that cannot finish (an identity that may not
     create in the shared space, a context of the wrong type) stops here, with nothing written,
     instead of failing at the import after a long export."""
-    settings.conn.scratch = settings.state_dir / "tmp"
     found = await doctor.checks(settings.conn, spaces=_space_refs(settings), export_dir=None, explain_too_old=False)
     _refuse(found.failures)
     assert found.me is not None and found.spaces is not None

@@ -53,7 +53,8 @@ class OnUnmatched:
     - `skip` (default): the owner's objects stay with the migration identity and are reported
       (exit code UNMATCHED). Nothing is given to a wrong user, and a later run can still hand the
       objects over once the user exists in Qlik Cloud: the safest choice that still completes.
-    - `fail`: stop with a MigrationError listing the unmatched owners.
+    - `fail`: stop before any change with a MigrationError listing the unmatched owners (exit code
+      STOPPED_UNMATCHED).
     - `assign:USER`: give the objects to USER (a cloud user id, subject or email, found the same
       way as a mapping target). An unresolvable USER is a UsageProblem before anything changes.
     """

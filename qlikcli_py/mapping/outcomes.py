@@ -16,9 +16,10 @@ from qlikcli_py.models import SourceOwner
 
 
 class UnmatchedOwners(MigrationError):
-    """--on-unmatched fail: the same cron action as a run with unmatched owners (exit 4)."""
+    """--on-unmatched fail: nothing was changed (exit 9), unlike a run that completed with unmatched
+    owners (exit 4): a cron wrapper must tell "done, some skipped" from "stopped before starting"."""
 
-    exit_code = ExitCode.UNMATCHED
+    exit_code = ExitCode.STOPPED_UNMATCHED
 
 
 

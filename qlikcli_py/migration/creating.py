@@ -18,6 +18,7 @@ from qlikcli_py.ledger import Ledger
 from qlikcli_py.ledger import now
 from qlikcli_py.migration.context import definite
 from qlikcli_py.migration.export_files import export_file_name
+from qlikcli_py.migration.export_files import not_a_qvf
 from qlikcli_py.migration.export_files import sha256
 from qlikcli_py.migration.settling import Settling
 from qlikcli_py.migration.settling import recent
@@ -75,6 +76,11 @@ class Creating:
             raise
         if not part.is_file() or part.stat().st_size == 0:
             raise MigrationError(f"exporting {app.name!r}: qlik reported success but wrote no file at {part}")
+        held = await asyncio.to_thread(not_a_qvf, part)
+        if held is not None:  # a ticket or an error page is not an app: importing it would only fail later
+            part.unlink()
+            raise MigrationError(f"exporting {app.name!r}: qlik reported success but wrote {held} (not a QVF); "
+                                 f"run again, and check the site's proxy if it repeats")
         os.chmod(part, 0o600)
         digest = await asyncio.to_thread(sha256, part)
         size = part.stat().st_size

@@ -23,8 +23,14 @@ DEFAULTS: dict[str, Any] = {
     "hang": 0.0,  # probability of sleeping hang_seconds before doing the work
     "hang_seconds": 30.0,
     "applied_but_failed": 0.0,  # probability that a mutating call commits, then fails (5xx or hang)
-    "warnings": 0.0,  # probability of a Warning:/new-version notice on stderr on success
+    "warnings": 0.0,  # probability of a Warning:/new-version notice on success
+    # Where that notice goes: qlik-cli 3.x prints its "being replaced" warning on a stream nobody
+    # documents; on stdout it comes before the JSON answer.
+    "warnings_stream": "stderr",
     "export_enospc": 0.0,  # probability that `qrs app export create` writes part of F then fails
+    # What `qrs app export create` writes: the QVF, or what a misbehaving proxy or qlik-cli might
+    # put in --output-file instead: an HTML error page (`html`) or the export ticket (`json`).
+    "export_writes": "qvf",
     "version": "2.24.0",  # what `qlik version` prints ("" prints no number, as 2.27.0 did)
     "context_type_key": "Server Type",  # how `context get` names the server type ("" omits it)
     "fault_tiers": "read,write,engine",  # tiers fail_5xx/hang/applied_but_failed may hit
@@ -73,6 +79,14 @@ def _normalise(key: str, value: Any) -> Any:
         if unknown:
             raise ValueError(f"unknown tiers {sorted(unknown)}; known: {', '.join(TIERS)}")
         return ",".join(tiers)
+    if key == "export_writes":
+        if value not in ("qvf", "html", "json"):
+            raise ValueError(f"export_writes is qvf, html or json, got {value!r}")
+        return value
+    if key == "warnings_stream":
+        if value not in ("stderr", "stdout"):
+            raise ValueError(f"warnings_stream is stderr or stdout, got {value!r}")
+        return value
     if key in ("version", "context_type_key"):
         return str(value)
     if key == "hidden_answer":

@@ -169,6 +169,9 @@ def _run_api(call: Call, knobs: dict[str, Any], record: _Record, trace: list[str
     err = b""
     if call.inv.cmd.tier in ("read", "write") and not call.flag("quiet"):
         err = status_line(200, bool(call.flag("json")))
+    if warning and knobs["warnings_stream"] == "stdout":
+        out, err = _finish(call, result, err)
+        return warning + out, err
     return _finish(call, result, err + warning)
 
 

@@ -294,6 +294,21 @@ def user_get(call: Call) -> dict[str, Any]:
     return render_user(rows[0])
 
 
+def _not_a_qvf(kind: str, app_id: str) -> bytes | None:
+    """The export_writes knob: an HTML error page or the export ticket instead of the QVF (INFERRED
+    shapes: a proxy's error page; QRS AppExportResponse with a token that looks like a secret)."""
+    if kind == "html":
+        return (b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+                b"<body><h1>502 Bad Gateway</h1><p>The proxy could not reach the repository.</p></body></html>\n")
+    if kind == "json":
+        from qliksim.output import dumps
+
+        return dumps({"exportToken": "d2b1c3e4-0000-4000-8000-00000000feed", "appId": app_id.lower(),
+                      "downloadPath": f"/qrs/download/app/{app_id.lower()}/x/app.qvf?access_token=s3cr3tT0ken",
+                      "schemaPath": "AppExportResponse", "cancelled": False})
+    return None
+
+
 def app_export(call: Call) -> bytes | None:
     """POST /qrs/app/{id}/export/{token} + GET downloadPath: write the QVF, print nothing."""
     app_id = _guid_arg(call)
@@ -317,6 +332,7 @@ def app_export(call: Call) -> bytes | None:
         {"qrsAppId": app_id, "name": app[0], "description": app[1], "lastReloadTime": app[2], "exportScope": scope, "skipData": bool(call.flag("skipdata"))},
         objects,
     )
+    data = _not_a_qvf(str(call.knobs.get("export_writes", "qvf")), app_id) or data
     target = call.flag("output-file")
     if not target:
         return data  # binary downloads go to stdout without --output-file (reference §1.3)

@@ -87,21 +87,22 @@ def step(fixture: str | None = None, *, match: list[str] | None = None, args: li
     return out
 
 
-def help_text(command: str, flags: tuple[str, ...]) -> str:
-    """`qlik COMMAND --help` in cobra's layout (REAL, 1.4.0: fixtures/qlik/real-1.4.0/help_*.json)."""
-    lines = "\n".join(f"      {flag} string   {flag[2:]}" for flag in flags)
-    return (f"Usage:\n  qlik {command} [flags]\n\nFlags:\n{lines}\n  -h, --help   help for {command.split()[-1]}\n\n"
-            "Global Flags:\n      --context string   Name of the context\n      --json   Returns output in JSON format\n")
+def written_help_texts() -> dict[str, str]:
+    """`qlik COMMAND --help` of a 2.x qlik-cli, written by hand in the real 1.4.0's layout
+    (fixtures/qlik/help-2.x/help_texts.json): never built from the flag table they are checked by."""
+    with open(FIXTURES_DIR / "help-2.x" / "help_texts.json", encoding="utf-8") as fh:
+        texts: dict[str, str] = json.load(fh)["texts"]
+    return texts
 
 
 def help_steps() -> list[dict[str, Any]]:
-    """One step per command the preflight's flag check reads (`qlik COMMAND --help`), listing every
-    flag the tool passes: a qlik-cli that accepts everything. Put them first: a step matches on
-    the command words, so a later `app import` step would otherwise answer `app import --help`."""
+    """One step per command the preflight's flag check reads (`qlik COMMAND --help`), answered with
+    the written 2.x help texts. Put them first: a step matches on the command words, so a later
+    `app import` step would otherwise answer `app import --help`."""
     from qlikcli_py.flagcheck import USED
 
-    return [step(match=command.split(), args=["--help"], stdout=help_text(command, flags))
-            for command, flags in USED.items()]
+    texts = written_help_texts()
+    return [step(match=command.split(), args=["--help"], stdout=texts.get(command, "")) for command in USED]
 
 
 def help_calls() -> list[list[str]]:
