@@ -33,8 +33,9 @@ VERIFY_COLUMNS = ("app_id", "app_name", "where", "object_id", "type", "title", "
                   "source_owner", "expected_owner", "cloud_owner_id", "status", "detail")
 
 
-# Finished, with something left for a person: owners without a cloud user, changed sources, the quota.
-_PARTIAL = frozenset({ExitCode.UNMATCHED, ExitCode.CHANGED, ExitCode.INCOMPLETE})
+# Finished, with something left for a person: owners without a cloud user, changed sources, the
+# quota, objects refused for good (their apps moved on).
+_PARTIAL = frozenset({ExitCode.UNMATCHED, ExitCode.CHANGED, ExitCode.INCOMPLETE, ExitCode.FAILED_FOR_GOOD})
 
 
 def envelope(command: str, run_id: str, exit_code: int, data: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -65,3 +65,9 @@ def test_retry_failed_hands_it_over_once_the_cause_is_fixed(tmp_path: Path) -> N
     world.run(retry_failed=True)
     code, app, _text, _rows = _report(world, tmp_path)
     assert code == ExitCode.OK and app["failed_for_good"] == [] and world.obj(PRIVATE)["status"] == "done"
+
+
+def test_a_run_with_objects_failed_for_good_is_reported_partial_not_error(tmp_path: Path) -> None:
+    # The apps moved on: the run finished with something left for a person, like exits 4, 6 and 7.
+    doc = report.envelope("run", "r", ExitCode.FAILED_FOR_GOOD, {})
+    assert doc["status"] == "partial"
