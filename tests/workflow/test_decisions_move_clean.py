@@ -35,8 +35,8 @@ RM_GONE = ("`rm` of an id no longer in the app fails with an engine not-found er
 UNSAVED = "removals made with --no-save last only once `app build --no-reload` saves the app (DOC app-object-rm)"
 LISTED = ("what the copy lists is what is left in it: the migration identity made the copy and sees all of it "
           "(DOC visibility rule); an id it no longer lists is gone, whatever an engine error says")
-DROPPED = ("whether an unsaved removal outlives the `qlik` process that made it is not documented (INFERRED): after the "
-           "save the copy is listed, and what is still there is removed by an `rm` that saves at once")
+DROPPED = ("whether an unsaved removal outlives the `qlik` process that made it is not documented (INFERRED): "
+           "after the save the copy is listed, and what is still there is removed by an `rm` that saves at once")
 NOVEL = ("engine errors in words nobody has recorded, without a code (INFERRED: no 2.x/3.x engine error was ever "
          "recorded; corectl printed `no object by ID` without one, CODE)")
 
