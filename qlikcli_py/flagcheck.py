@@ -46,9 +46,10 @@ USED: dict[str, tuple[str, ...]] = {
     "app object layout": ("--app", "--no-data"),
     "app object unpublish": ("--app", "--no-data"),
     "app object rm": ("--app", "--no-save", "--no-data"),
-    "app bookmark ls": ("--app",),
-    "app dimension ls": ("--app",),
-    "app measure ls": ("--app",),
+    # every group is listed (verify, settling, the copy's clean-up): what an identity sees is what it lists
+    "app bookmark ls": ("--app", "--no-data", "--headers"),
+    "app dimension ls": ("--app", "--no-data", "--headers"),
+    "app measure ls": ("--app", "--no-data", "--headers"),
     # bookmarks, snapshots, master dimensions and measures have their own engine command groups
     **{f"app {group} {verb}": flags for group in ("bookmark", "dimension", "measure")
        for verb, flags in (("layout", ("--app", "--no-data")), ("unpublish", ("--app", "--no-data")),

@@ -89,13 +89,14 @@ class AppPlan:
         return 3 + self.change_owner_calls(me_id)  # import + copy + move, then one per object
 
     def engine_calls(self) -> int:
-        """What the clean-up of the development copy costs: one unpublish per community object,
-        one `rm` per engine group and chunk, one save (migration/cleanup.py)."""
+        """What the clean-up of the development copy costs: one listing per engine group before and
+        after the save, one unpublish per community object, one `rm` per engine group and chunk,
+        one save (migration/cleanup.py)."""
         to_clean = [o for o in self.objects if reassignable(o)]
         community = sum(1 for o in to_clean if o.state is State.COMMUNITY)
         groups = Counter(engine_group(o.type) for o in to_clean)
         removals = sum(-(-n // RM_IDS_PER_CALL) for n in groups.values())
-        return community + removals + 1
+        return 2 * len(groups) + community + removals + 1
 
     def unmatched(self) -> list[dict[str, Any]]:
         return [r for r in self.owner_rows() if not r["matched"]]

@@ -23,6 +23,7 @@ from qlikcli_py.models import reassignable
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.redact import redact_text
 from qlikcli_py.vocabulary import AppStatus
+from qlikcli_py.vocabulary import CheckStatus
 from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import ReportStatus
 
@@ -289,8 +290,14 @@ def render_verify(doc: dict[str, Any]) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in summary["by_status"].items())
         verdict = "OK" if summary["mismatches"] == 0 else f"{summary['mismatches']} MISMATCHES"
         lines.append(f"{app['name']} ({app['source_app_id']}) -> {app['imported_app_id']}: {verdict} ({counts})")
-        for owner, states in summary["per_owner"].items():
-            lines.append(f"  owner {owner:<26} " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+        for o in summary["owners"]:
+            who = f"{o['cloud_user']} ({o['cloud_user_id']})" if o["cloud_user"] else o["cloud_user_id"]
+            lines.append(f"  owner {o['source_owner'] or '-':<28} -> {who}: "
+                         + ", ".join(f"{k} {v}" for k, v in sorted(o["statuses"].items())))
+        hidden = summary["by_status"].get(CheckStatus.HANDED_OVER_HIDDEN, 0)
+        if hidden:
+            lines.append(f"  {hidden} private objects handed over, owner not visible to this identity: run verify "
+                         f"with an admin.apps identity to confirm")
         for m in app["mismatches"][:20]:
             lines.append(f"  {m['status']:<15} {m['where']:<7} {m['type']} {m['object_id']} {m['title']!r}: "
                          f"{m['detail']}")

@@ -138,6 +138,14 @@ class Target:
             out += [(text(r.get("qId")), text(r.get("qType")), text(r.get("title"))) for r in array(rows)]
         return out
 
+    async def listed_ids(self, app_id: str, object_type: str, *, session: str | None = None) -> set[str]:
+        """The ids the identity can list in the engine group of `object_type`: the evidence of
+        what it can see, whatever words the engine's errors use (docs/qlik-surface.md)."""
+        rows = await self.qlik.json("app", engine_group(object_type), "ls", "--app", app_id, "--no-data",
+                                    *self._engine(session), context=self.context, tier=Tier.ENGINE,
+                                    idempotent=True)
+        return {text(r.get("qId")) for r in array(rows)}
+
     async def layout(self, app_id: str, object_id: str, object_type: str, *,
                      session: str | None = None) -> CloudObject:
         value = await self.qlik.json("app", engine_group(object_type), "layout", object_id, "--app", app_id,
@@ -162,11 +170,13 @@ class Target:
                             idempotent=True)
 
     async def remove(self, app_id: str, object_ids: list[str], object_type: str, *,
-                     session: str | None = None) -> None:
+                     session: str | None = None, save: bool = False) -> None:
+        """`rm --no-save` (a later `save` applies it) or, with `save`, an `rm` that saves at once."""
+        no_save = () if save else ("--no-save",)
         for i in range(0, len(object_ids), RM_IDS_PER_CALL):
             chunk = object_ids[i:i + RM_IDS_PER_CALL]
             await self.qlik.run("app", engine_group(object_type), "rm", *chunk, "--app", app_id,
-                                "--no-save", "--no-data", *self._engine(session),
+                                *no_save, "--no-data", *self._engine(session),
                                 context=self.context, tier=Tier.ENGINE, idempotent=True)
 
     async def save(self, app_id: str, *, session: str | None = None) -> None:

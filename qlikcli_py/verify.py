@@ -1,11 +1,14 @@
 """Object-by-object proof that a migration landed: id, type, state and owner in the managed-space
 app, and nothing but base objects in the development copy.
 
-Cloud state is read through the engine (`app <group> ls`, then `layout` for `qMeta`), one engine
-session per app (`X-Qlik-Session`). A migration identity without admin.apps cannot see private
-objects it handed over: for those, `layout` answering "access denied" proves the object exists and
-is owned by someone else, and the ledger's change-owner answer says by whom ("ok-hidden"). An
-identity with admin.apps sees everything, so every object is checked directly.
+Cloud state is read through the engine (`app <group> ls`, then `layout` of each listed object for
+`qMeta`), one engine session per app (`X-Qlik-Session`). What the identity can list decides what it
+sees, never the words of an engine error (Qlik does not document whether another user's private
+object answers "access denied" or "not found"). A migration identity without admin.apps cannot see
+private objects it handed over: an unlisted private object that the ledger shows handed over to
+its expected owner is `handed-over-hidden` (not a mismatch; an admin.apps identity confirms the
+owner), while one the ledger never handed over is `missing`. An identity with admin.apps sees
+everything, so every object is checked directly.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from qlikcli_py.planning import AppPlan
 from qlikcli_py.session import Session
 from qlikcli_py.vocabulary import CHECK_OK
 from qlikcli_py.vocabulary import CheckStatus
-from qlikcli_py.vocabulary import FailureKind
+from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import Place
 
 
@@ -41,6 +44,7 @@ class Check:
     state: str
     source_owner: str
     expected_owner: str
+    expected_name: str = ""  # the expected cloud user's name, shown as `plan` shows owners
     found_state: str = ""
     found_owner: str = ""
     status: CheckStatus = CheckStatus.OK
@@ -55,7 +59,7 @@ class Check:
 
 class Verifier:
     def __init__(self, session: Session, ledger: Ledger) -> None:
-        self.s = session
+        self.session = session
         self.ledger = ledger
 
     async def app(self, plan: AppPlan, rec: AppRecord) -> list[Check]:
@@ -63,15 +67,18 @@ class Verifier:
         managed = rec.imported_app_id or ""
         session_name = f"qlik-migrate-verify-{managed}"
         visible = {oid: (otype, title) for oid, otype, title in
-                   await self.s.target.list_objects(managed, session=session_name)}
+                   await self.session.target.list_objects(managed, session=session_name)}
         evidence = {r["object_id"]: r for r in self.ledger.objects(plan.app.id)}
         for obj in plan.objects:
             checks.append(self._check(plan, obj, Place.MANAGED, rec.identity_id))
 
         async def inspect(check: Check) -> None:
-            await self._inspect(managed, check, evidence.get(check.object_id), session_name)
+            if check.object_id in visible:
+                await self._inspect(managed, check, session_name)
+            else:
+                self._unlisted(check, evidence.get(check.object_id), rec.identity_id)
 
-        await fan_out(checks, inspect, self.s.qlik.workers)
+        await fan_out(checks, inspect, self.session.qlik.workers)
         known = {o.object_id for o in plan.objects}
         for oid, (otype, title) in sorted(visible.items()):
             if oid not in known:
@@ -83,43 +90,45 @@ class Verifier:
     def _check(self, plan: AppPlan, obj: SourceObject, where: str, ran_as: str = "") -> Check:
         owner = plan.owners.get(obj.owner_id)
         res = plan.resolutions.get(obj.owner_id)
+        name = ""
         if not reassignable(obj):
             expected = ""  # base content belongs to the app owner: not compared
         elif res is not None and res.user is not None:
-            expected = res.user.id
+            expected, name = res.user.id, res.user.name or res.user.subject
         else:
             # unmatched: left with the identity that ran the migration (the ledger knows which),
             # whoever verifies (the README recommends an admin.apps bot for verify)
-            expected = ran_as or self.s.me_id
+            expected = ran_as or self.session.me_id
+            if expected == self.session.me_id:
+                name = str(self.session.me.get("name") or self.session.me.get("subject") or "")
         return Check(plan.app.id, plan.app.name, where, obj.object_id, obj.type, obj.title, obj.state.value,
-                     owner.key if owner else "", expected)
+                     owner.key if owner else "", expected, name)
 
-    async def _inspect(self, app_id: str, check: Check, ledger_row: Any, session: str) -> None:
+    async def _inspect(self, app_id: str, check: Check, session: str) -> None:
         try:
-            found = await self.s.target.layout(app_id, check.object_id, check.type, session=session)
+            found = await self.session.target.layout(app_id, check.object_id, check.type, session=session)
         except QlikCommandFailed as e:
-            self._unseen(check, e, ledger_row)
+            # listed, yet unreadable: whatever the words, nothing is known of its owner or state
+            check.status, check.detail = CheckStatus.UNREADABLE, e.detail
             return
         self._compare(check, found)
 
-    def _unseen(self, check: Check, exc: QlikCommandFailed, ledger_row: Any) -> None:
-        if exc.kind == FailureKind.NOT_FOUND:
-            if check.type in NOT_REASSIGNABLE:
-                check.status, check.detail = CheckStatus.NOT_CHECKED, "not an engine object in Qlik Cloud"
-            else:
-                check.status, check.detail = CheckStatus.MISSING, "not in the migrated app"
+    def _unlisted(self, check: Check, ledger_row: Any, ran_as: str) -> None:
+        """Not in the identity's listing of the migrated app: not an engine object, hidden from
+        this identity after a hand-over the ledger recorded, or missing."""
+        if check.type in NOT_REASSIGNABLE:
+            check.status, check.detail = CheckStatus.NOT_CHECKED, "not an engine object in Qlik Cloud"
             return
-        if exc.kind == FailureKind.FORBIDDEN and check.state == State.PRIVATE and not self.s.admin_apps:
-            proof = ledger_row["result_owner_id"] if ledger_row is not None else None
-            if proof and proof == check.expected_owner:
-                check.status, check.found_owner = CheckStatus.OK_HIDDEN, proof
-                check.detail = "private and hidden from the migration identity; owner from the change-owner answer"
-            else:
-                check.status = CheckStatus.WRONG_OWNER
-                check.detail = ("private, hidden from the migration identity, and the ledger has no change to the "
-                                "expected owner")
+        hideable = (check.state == State.PRIVATE and not self.session.admin_apps and bool(check.expected_owner)
+                    and check.expected_owner != self.session.me_id)
+        if hideable and ledger_row is not None and _handed_over(ledger_row, check.expected_owner, ran_as):
+            check.status = CheckStatus.HANDED_OVER_HIDDEN
+            check.detail = (f"handed over to {check.expected_owner}, owner not visible to this identity: run verify "
+                            f"with an admin.apps identity to confirm")
             return
-        check.status, check.detail = CheckStatus.UNREADABLE, exc.detail
+        check.status = CheckStatus.MISSING
+        check.detail = ("not listed by this identity, and the ledger shows no hand-over to its expected owner"
+                        if hideable else "not in the migrated app")
 
     def _compare(self, check: Check, found: CloudObject) -> None:
         check.found_state, check.found_owner = found.state.value, found.owner_id
@@ -139,7 +148,7 @@ class Verifier:
         content to base content."""
         if not rec.copy_app_id:
             return []
-        listed = {oid for oid, _t, _n in await self.s.target.list_objects(
+        listed = {oid for oid, _t, _n in await self.session.target.list_objects(
             rec.copy_app_id, session=f"qlik-migrate-verify-{rec.copy_app_id}")}
         out = []
         for obj in plan.objects:
@@ -157,12 +166,26 @@ class Verifier:
         return out
 
 
+def _handed_over(row: Any, expected: str, ran_as: str) -> bool:
+    """The ledger shows the object with its expected owner: handed over to it (change-owner's
+    answer, its layout, or a settled hand-over), or left with the run's identity (unmatched)."""
+    if row["status"] == ObjectStatus.DONE:
+        return bool(row["result_owner_id"] == expected)
+    return bool(row["status"] == ObjectStatus.UNMATCHED and ran_as and expected == ran_as)
+
+
 def summarize(checks: list[Check]) -> dict[str, Any]:
     by_status = Counter(c.status for c in checks)
     per_owner: dict[str, Counter[str]] = {}
+    owners: dict[tuple[str, str], tuple[str, Counter[str]]] = {}
     for c in checks:
         if c.where == Place.MANAGED and c.expected_owner:
             per_owner.setdefault(c.expected_owner, Counter())[c.status] += 1
+            _name, counts = owners.setdefault((c.source_owner, c.expected_owner), (c.expected_name, Counter()))
+            counts[c.status] += 1
     return {"by_status": dict(sorted(by_status.items())),
             "mismatches": sum(n for s, n in by_status.items() if s not in CHECK_OK),
-            "per_owner": {k: dict(v) for k, v in sorted(per_owner.items())}}
+            "per_owner": {k: dict(v) for k, v in sorted(per_owner.items())},
+            # as `plan` shows owners: the on-prem owner, then the cloud user's name and id
+            "owners": [{"source_owner": src, "cloud_user": name, "cloud_user_id": cloud, "statuses": dict(counts)}
+                       for (src, cloud), (name, counts) in sorted(owners.items(), key=lambda kv: kv[0][0].casefold())]}

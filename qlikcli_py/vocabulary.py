@@ -97,7 +97,9 @@ class CheckStatus(enum.StrEnum):
     """What `verify` found for one object."""
 
     OK = "ok"
-    OK_HIDDEN = "ok-hidden"  # private, hidden from the identity; owner from the change-owner answer
+    # private, not listed by this identity, handed over to its expected owner per the ledger: an
+    # admin.apps identity confirms the owner
+    HANDED_OVER_HIDDEN = "handed-over-hidden"
     NOT_CHECKED = "not-checked"  # app structure: not an engine object in Qlik Cloud
     EXTRA = "extra"  # in the cloud app, not in the source app
     MISSING = "missing"
@@ -110,7 +112,7 @@ class CheckStatus(enum.StrEnum):
 
 
 # Statuses that are not a mismatch.
-CHECK_OK = frozenset({CheckStatus.OK, CheckStatus.OK_HIDDEN, CheckStatus.NOT_CHECKED, CheckStatus.EXTRA})
+CHECK_OK = frozenset({CheckStatus.OK, CheckStatus.HANDED_OVER_HIDDEN, CheckStatus.NOT_CHECKED, CheckStatus.EXTRA})
 
 
 class PreflightStatus(enum.StrEnum):

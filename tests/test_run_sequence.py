@@ -31,6 +31,10 @@ def _owned(object_id, owner):
     return json.dumps({"attributes": {"id": object_id, "ownerId": owner, "approved": False}, "privileges": []})
 
 
+def _listing(*ids):
+    return json.dumps([{"qId": i, "qType": "sheet", "title": i} for i in ids])
+
+
 def _scenario():
     return [
         step("version_2_24_0"), *help_steps(), step("context_get_source", args=["qseow-src"]),
@@ -46,6 +50,12 @@ def _scenario():
                              ("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e", OBRIEN),
                              ("c4d5e6f7-a8b9-4c0d-8e1f-2a3b4c5d6e7f", OBRIEN))],
         step("app_get"), step("app_publish_create_move"),
+        # the copy, listed before the clean-up (what is left in it) and after the save (what is still there)
+        step(match=["app", "object", "ls"], times=1, stdout=_listing("0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+                                                                     "8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c")),
+        step(match=["app", "bookmark", "ls"], times=1, stdout=_listing("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e",
+                                                                       "c4d5e6f7-a8b9-4c0d-8e1f-2a3b4c5d6e7f")),
+        step(match=["app", "object", "ls"], stdout="[]"), step(match=["app", "bookmark", "ls"], stdout="[]"),
         step("app_object_unpublish"), step("app_object_rm"),
         step(match=["app", "bookmark", "rm"], stdout="Removed\n"), step("app_build"),
     ]
@@ -102,7 +112,10 @@ def test_run_makes_exactly_these_calls(fake_qlik, tmp_path, capsys):
         ["app", "get", IMPORTED, *TGT],
         ["app", "publish", "create", IMPORTED, "--spaceId", MANAGED, "--moveApp", "--originAppId", COPY, *TGT],
     ]
-    assert cleanup == [
+    listings = sorted([["app", "object", "ls", "--app", COPY, "--no-data", *TGT],
+                       ["app", "bookmark", "ls", "--app", COPY, "--no-data", *TGT]])
+    assert sorted(cleanup[:2]) == listings and sorted(cleanup[-2:]) == listings  # before, and after the save
+    assert cleanup[2:-2] == [
         ["app", "object", "unpublish", "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "--app", COPY, "--no-data", *TGT],
         ["app", "object", "rm", "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c",
          "--app", COPY, "--no-save", "--no-data", *TGT],

@@ -78,12 +78,22 @@ class Handover:
             if (row["status"] == ObjectStatus.SENT
                     and await self.settling.settle(cloud_app, app_id, row) != Verdict.OURS):
                 return
+            sent_before = row["status"] == ObjectStatus.SENT
             for attempt in range(_SEND_ATTEMPTS):
                 self.ledger.set_object(app_id, object_id, status=ObjectStatus.SENT)
                 try:
                     new_owner = await self.session.target.change_owner(cloud_app, object_id, target)
                 except (QlikCommandFailed, QlikTimeout) as e:
                     if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.NOT_FOUND:
+                        if sent_before or attempt:
+                            # An earlier send may have applied, and a 404 may be how Qlik answers
+                            # another user's private object: the listing decides.
+                            verdict = await self.settling.settle(cloud_app, app_id, row, refused="404")
+                            if verdict == Verdict.SETTLED:
+                                return
+                            if verdict == Verdict.UNKNOWN:
+                                self.ledger.set_object(app_id, object_id, status=ObjectStatus.SENT, error=str(e))
+                                return
                         self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
                                                error="not in the imported app (404)")
                         return
@@ -91,7 +101,7 @@ class Handover:
                         self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
                                                error=f"rejected: {e.detail}")
                         return
-                    refused = isinstance(e, QlikCommandFailed) and e.kind == FailureKind.FORBIDDEN
+                    refused = "403" if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.FORBIDDEN else ""
                     verdict = await self.settling.settle(cloud_app, app_id, row, refused=refused)
                     if verdict == Verdict.OURS and definite(e):
                         # Refused (403 and the like) and still ours: sending again would be refused

@@ -7,6 +7,12 @@ may have happened is read from the object's layout (`qMeta.ownerId`). After the 
 object is no longer visible to a migration identity without admin.apps, and only the migration
 identity (which imported it and so owned it) could have handed it over while this run held the
 lock: an object that has become hidden has been handed over.
+
+What the identity can see is decided by what it can LIST (`app <group> ls`), never by the words of
+an engine error: no 2.x/3.x engine error has been recorded (corectl, qlik-cli's ancestor, printed
+an empty answer as a sentence without a code), and Qlik does not document whether another user's
+private object answers "access denied" or "not found". The words may refine a decision (an access
+denial says the object exists), never make it alone.
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ from qlikcli_py.models import CloudApp
 from qlikcli_py.models import State
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.session import Session
+from qlikcli_py.vocabulary import TRANSIENT_KINDS
 from qlikcli_py.vocabulary import FailureKind
 from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import Step
@@ -135,35 +142,24 @@ class Settling:
                 )
         return None
 
-    async def settle(self, cloud_app: str, app_id: str, row: Any, *, refused: bool = False) -> Verdict:
-        """Decide from the object's layout whether an earlier change-owner took effect.
+    async def settle(self, cloud_app: str, app_id: str, row: Any, *, refused: str = "") -> Verdict:
+        """Decide from the object's layout, or when it cannot be read from the listing, whether an
+        earlier change-owner took effect.
 
-        `refused`: change-owner just answered 403. Which answer an engine gives for another user's
-        private object is not documented ("access denied" or "not found"), so a refusal followed
-        by an object the identity can no longer see, by either answer, means it was handed over
-        (a call that applied but answered 5xx or timed out, earlier)."""
-        object_id, target = row["object_id"], row["target_owner_id"]
-        hideable = row["state"] == State.PRIVATE and not self.session.admin_apps
+        `refused`: change-owner just answered a refusal (`403`, or `404` after an earlier send: Qlik
+        does not document which a REST call gives for another user's private object). A refused
+        private object the identity can no longer list has been handed over (a call that applied
+        but answered 5xx or timed out, earlier)."""
+        object_id = row["object_id"]
         try:
             obj = await self.session.target.layout(cloud_app, object_id, row["type"])
         except QlikCommandFailed as e:
-            if hideable and (e.kind == FailureKind.FORBIDDEN or (refused and e.kind == FailureKind.NOT_FOUND)):
-                why = "change-owner refused (403) and " if refused else ""
-                self.ledger.set_object(app_id, object_id, status=ObjectStatus.DONE, result_owner_id=target,
-                                       evidence=f"hidden: {why}private object no longer visible to the migration "
-                                                f"identity ({e.kind})")
-                return Verdict.SETTLED
-            if e.kind == FailureKind.NOT_FOUND and hideable:
-                # Not seen: handed over, or not in the app. change-owner tells which (403 or 404);
-                # resending to an object already handed over changes nothing.
-                return Verdict.OURS
-            if e.kind == FailureKind.NOT_FOUND:
-                self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
-                                       error="not in the imported app")
-                return Verdict.SETTLED
-            return Verdict.UNKNOWN
+            if e.kind in TRANSIENT_KINDS:
+                return Verdict.UNKNOWN
+            return await self._settle_unseen(cloud_app, app_id, row, e, refused)
         except QlikError:
             return Verdict.UNKNOWN
+        target = row["target_owner_id"]
         if obj.owner_id == target:
             self.ledger.set_object(app_id, object_id, status=ObjectStatus.DONE, result_owner_id=target,
                                    evidence="layout")
@@ -176,6 +172,35 @@ class Settling:
                    f"with admin.apps can change it"),
         )
         return Verdict.SETTLED
+
+    async def _settle_unseen(self, cloud_app: str, app_id: str, row: Any, exc: QlikCommandFailed,
+                             refused: str) -> Verdict:
+        """The layout was refused, in whatever words: the listing says whether the identity still
+        sees the object. The ledger says it was sent to its owner (this is a `sent` row, or a
+        refused resend)."""
+        object_id, target = row["object_id"], row["target_owner_id"]
+        try:
+            listed = await self.session.target.listed_ids(cloud_app, row["type"])
+        except QlikError:
+            return Verdict.UNKNOWN
+        if object_id in listed:
+            return Verdict.UNKNOWN  # seen but unreadable: nothing to conclude; the next run reads again
+        if row["state"] != State.PRIVATE or self.session.admin_apps:
+            # an identity that sees this object whoever owns it does not list it: not in the app
+            self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
+                                   error="not in the imported app (not listed)")
+            return Verdict.SETTLED
+        if refused or exc.kind == FailureKind.FORBIDDEN:
+            # It exists (refused, or denied rather than unknown) and is no longer ours: handed over.
+            why = f"change-owner refused ({refused}); " if refused else f"layout {exc.kind}; "
+            self.ledger.set_object(app_id, object_id, status=ObjectStatus.DONE, result_owner_id=target,
+                                   evidence=f"hidden: {why}private object sent to its owner and no longer "
+                                            f"listed by the migration identity")
+            return Verdict.SETTLED
+        # Not listed: handed over, or never in the app. change-owner tells which (a refusal, or
+        # 404 for an object that was never there); resending to an object already handed over is
+        # refused and changes nothing.
+        return Verdict.OURS
 
 
 def recent(started: str) -> bool:

@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--export-writes", choices=("qvf", "html", "json"))
     f.add_argument("--version")
     f.add_argument("--fault-tiers", help="comma list of read,write,engine,qrs")
+    f.add_argument("--hidden-answer", choices=("access_denied", "not_found"),
+                   help="what the engine answers for another user's private object")
+    f.add_argument("--engine-wording", choices=("coded", "corectl", "novel"), help="how engine errors are worded")
+    f.add_argument("--unsaved-removals", choices=("kept", "dropped"),
+                   help="whether `rm --no-save` outlives its qlik process")
     f.add_argument("--seed", type=int)
 
     for name, text in (("show", "human-readable final state"), ("calls", "summary of the call log")):

@@ -5,7 +5,10 @@ Visibility: identity X sees an object when it is approved (base), published (com
 by X, or X is an admin.apps client. Only the owner (or admin.apps) may publish, unpublish or
 remove it, and a published object cannot be removed until it is unpublished. `rm --no-save`
 marks removals pending; `app build` (the save) applies them. Until then the saved app still
-holds the objects, so ls/layout still show them (each qlik call is a new engine session).
+holds the objects, so ls/layout still show them (each qlik call is a new engine session). Whether
+an unsaved removal outlives the `qlik` process that made it is not documented: the world's
+`unsaved_removals` knob keeps it (`kept`, pending until a later save) or drops it (`dropped`, as
+an engine that forgets a closed session's changes would).
 """
 
 from __future__ import annotations
@@ -48,19 +51,23 @@ def _open_app(call: Call) -> str:
     return app_id
 
 
+def _error(call: Call, kind: tuple[int, str], object_id: str, reason: str = "") -> EngineError:
+    return EngineError(kind, reason, object_id=object_id, wording=str(call.knobs.get("engine_wording", "coded")))
+
+
 def _object(call: Call, app_id: str, object_id: str) -> tuple[Any, ...]:
     row = call.conn.execute(f"SELECT {_OBJECT_COLUMNS} FROM cloud_objects WHERE app_id = ? AND object_id = ?", (app_id, object_id)).fetchone()
     if row is None or not _in_family(_family(call), row[1]):
-        raise EngineError(EngineError.NOT_FOUND)
+        raise _error(call, EngineError.NOT_FOUND, object_id)
     if not _visible(call, row):
         hidden = call.knobs.get("hidden_answer")
-        raise EngineError(EngineError.NOT_FOUND if hidden == "not_found" else EngineError.ACCESS_DENIED)
+        raise _error(call, EngineError.NOT_FOUND if hidden == "not_found" else EngineError.ACCESS_DENIED, object_id)
     return row  # type: ignore[no-any-return]
 
 
 def _require_owner(call: Call, row: tuple[Any, ...]) -> None:
     if row[3] != call.identity and not call.admin:
-        raise EngineError(EngineError.ACCESS_DENIED)
+        raise _error(call, EngineError.ACCESS_DENIED, row[0])
 
 
 def ls(call: Call) -> Any:
@@ -124,8 +131,10 @@ def rm(call: Call) -> str:
             row = _object(call, app_id, object_id)
             _require_owner(call, row)
             if row[4]:
-                raise EngineError(EngineError.ACCESS_DENIED, f"object {object_id} is published; unpublish it first")
-            if no_save:
+                raise _error(call, EngineError.ACCESS_DENIED, object_id, f"object {object_id} is published; unpublish it first")
+            if no_save and call.knobs.get("unsaved_removals") == "dropped":
+                pass  # checked as a removal is, then lost with this process's engine session
+            elif no_save:
                 call.conn.execute("UPDATE cloud_objects SET pending_rm = 1 WHERE app_id = ? AND object_id = ?", (app_id, object_id))
             else:
                 call.conn.execute("DELETE FROM cloud_objects WHERE app_id = ? AND object_id = ?", (app_id, object_id))

@@ -4,7 +4,8 @@ Every failure exits 1 (qlik-cli's only failure code, reference §7.1); what diff
 As the real qlik-cli 1.4.0 prints it (fixtures/qlik/real-1.4.0/): HTTP errors put nothing on stdout
 and, on stderr, the status line (`403 Forbidden`; under `--json` `{"": "403 Forbidden"}` and a blank
 line) then the API's error body as it came; usage errors are `Error: X`, the usage text and X again.
-Engine errors (`Error: 5 GENERIC ACCESS DENIED`) follow public scripts (CODE), not a recording.
+Engine errors (`Error: 5 GENERIC ACCESS DENIED`) follow public scripts (CODE), not a recording; the
+`engine_wording` knob prints them as corectl did or in sentences nobody has recorded.
 """
 
 from __future__ import annotations
@@ -95,19 +96,45 @@ class HttpError(SimError):
 
 
 class EngineError(SimError):
-    """A QIX engine error: `Error: 5 GENERIC ACCESS DENIED` (+ a short reason)."""
+    """A QIX engine error, printed in the wording the world's `engine_wording` knob picks:
+
+    - `coded` (default): `Error: 5 GENERIC ACCESS DENIED` (+ `: reason`), as public scripts show (CODE);
+    - `corectl`: as corectl, qlik-cli's ancestor, printed (facts from its source, never recorded from
+      a 2.x/3.x qlik): an object the engine answers empty for is `no object by ID 'x'` with no code
+      at all, and other engine errors sit in a sentence of its own with enigma-go's
+      `param: message (5 GENERIC ACCESS DENIED)` at the end;
+    - `novel`: sentences nobody has recorded, with no code: what a tool must survive when the
+      wording changes again.
+    """
 
     ACCESS_DENIED = (5, "GENERIC ACCESS DENIED")
     NOT_FOUND = (9003, "PERSISTENCE NOT FOUND")
+    WORDINGS = ("coded", "corectl", "novel")
 
-    def __init__(self, kind: tuple[int, str], reason: str = "") -> None:
+    def __init__(self, kind: tuple[int, str], reason: str = "", *, object_id: str = "", wording: str = "coded") -> None:
         super().__init__(f"{kind[0]} {kind[1]}")
         self.code, self.name = kind
         self.reason = reason
+        self.object_id = object_id
+        self.wording = wording
 
     def render(self, json_mode: bool, trace_id: str) -> tuple[bytes, bytes]:
+        return b"", f"Error: {self.sentence()}\n".encode()
+
+    def sentence(self) -> str:
+        oid = self.object_id or "?"
+        if self.wording == "corectl":
+            if (self.code, self.name) == self.NOT_FOUND:
+                return f"no object by ID '{oid}'"
+            param = self.reason or oid
+            return f"could not act on object '{oid}': {param}: Access denied ({self.code} {self.name})"
+        if self.wording == "novel":
+            if (self.code, self.name) == self.NOT_FOUND:
+                return f"the app holds nothing called '{oid}' that this session may open"
+            tail = f" ({self.reason})" if self.reason else ""
+            return f"the engine turned the request for '{oid}' away{tail}"
         tail = f": {self.reason}" if self.reason else ""
-        return b"", f"Error: {self.code} {self.name}{tail}\n".encode()
+        return f"{self.code} {self.name}{tail}"
 
 
 def bad_request(detail: str) -> HttpError:

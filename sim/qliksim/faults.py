@@ -37,7 +37,16 @@ DEFAULTS: dict[str, Any] = {
     # What the engine answers for another user's private object. Qlik does not document it: a
     # real engine may say "access denied" or "not found", and the tool must settle either way.
     "hidden_answer": "access_denied",
+    # How engine errors are worded: `coded` (`5 GENERIC ACCESS DENIED`), `corectl` (as qlik-cli's
+    # ancestor printed them: `no object by ID 'x'` without a code) or `novel` (no code, new words).
+    # No 2.x/3.x engine error has been recorded, so the tool may not depend on the words.
+    "engine_wording": "coded",
+    # Whether `rm --no-save` outlives the qlik process that made it (`kept`: pending until a later
+    # `app build` saves) or is lost with its engine session (`dropped`). Not documented either way.
+    "unsaved_removals": "kept",
 }
+_CHOICES = {"hidden_answer": ("access_denied", "not_found"), "engine_wording": ("coded", "corectl", "novel"),
+            "unsaved_removals": ("kept", "dropped")}
 # Qlik's documented limits (https://qlik.dev/apis/rest/rate-limiting/): 1000 reads and 100 writes per
 # minute per user and tier, evaluated over a 5-minute window, modelled as a sliding window of
 # rate x 5 min. `rate_read="documented"` / `rate_write="documented"` pick them.
@@ -89,9 +98,9 @@ def _normalise(key: str, value: Any) -> Any:
         return value
     if key in ("version", "context_type_key"):
         return str(value)
-    if key == "hidden_answer":
-        if value not in ("access_denied", "not_found"):
-            raise ValueError(f"hidden_answer is access_denied or not_found, got {value!r}")
+    if key in _CHOICES:
+        if value not in _CHOICES[key]:
+            raise ValueError(f"{key} is one of {', '.join(_CHOICES[key])}, got {value!r}")
         return value
     number = float(value)  # bools become 1.0/0.0: export_enospc=True means "always"
     if key in PROBABILITIES and not 0.0 <= number <= 1.0:

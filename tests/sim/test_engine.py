@@ -105,3 +105,34 @@ def test_owner_may_unpublish_and_remove_own_objects(demo: dict[str, Any], run: A
     assert measure in {o["object_id"] for o in World(demo["path"]).cloud_objects(app)}
     run("app", "build", "--app", app, "--no-reload", "--no-data", context="cloud")
     assert measure not in {o["object_id"] for o in World(demo["path"]).cloud_objects(app)}
+
+
+@pytest.mark.parametrize("wording,denied,absent", [
+    ("coded", "Error: 5 GENERIC ACCESS DENIED\n", "Error: 9003 PERSISTENCE NOT FOUND\n"),
+    ("corectl", "(5 GENERIC ACCESS DENIED)\n", "Error: no object by ID '{absent}'\n"),
+    ("novel", "Error: the engine turned the request for '{hidden}' away\n",
+     "Error: the app holds nothing called '{absent}' that this session may open\n"),
+])
+def test_engine_wording_knob(demo: dict[str, Any], run: Any, app: str, wording: str, denied: str, absent: str) -> None:
+    from qliksim import faults
+
+    faults.configure(demo["path"], engine_wording=wording)
+    hidden = object_by_state(demo, "sales", "sheet", "private")["engineObjectId"]
+    r = run("app", "object", "layout", hidden, "--app", app, context="cloud")
+    assert r.code == 1 and r.err.endswith(denied.format(hidden=hidden))
+    r = run("app", "object", "layout", "nope", "--app", app, context="cloud")
+    assert (r.code, r.err) == (1, absent.format(absent="nope"))
+    if wording == "novel":  # no code at all: nothing a parser of codes could read
+        assert not any(ch.isdigit() for ch in r.err.replace("nope", ""))
+
+
+def test_unsaved_removals_knob_drops_them_between_processes(demo: dict[str, Any], run: Any, app: str) -> None:
+    from qliksim import faults
+
+    faults.configure(demo["path"], unsaved_removals="dropped")
+    private = object_by_state(demo, "sales", "sheet", "private")["engineObjectId"]
+    assert run("app", "object", "rm", private, "--app", app, "--no-save", context="cloud-bot").code == 0
+    assert run("app", "build", "--app", app, "--no-reload", "--no-data", context="cloud-bot").code == 0
+    assert private in _ids(run, app, "object", "cloud-bot")  # the removal did not outlive its process
+    assert run("app", "object", "rm", private, "--app", app, context="cloud-bot").code == 0  # saves at once
+    assert private not in _ids(run, app, "object", "cloud-bot")

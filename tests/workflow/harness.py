@@ -77,8 +77,11 @@ class RunResult:
 
 
 class World:
-    def __init__(self, tmp_path: Path, *, admin: bool = False, hidden_answer: str = "access_denied") -> None:
-        self.tenant = FakeTenant(QVF, admin=admin, hidden_answer=hidden_answer)
+    def __init__(self, tmp_path: Path, *, admin: bool = False, hidden_answer: str = "access_denied",
+                 absent_answer: str = "engine_not_found", drop_unsaved: bool = False,
+                 hidden_refusal: str = "403") -> None:
+        self.tenant = FakeTenant(QVF, admin=admin, hidden_answer=hidden_answer, absent_answer=absent_answer,
+                                 drop_unsaved=drop_unsaved, hidden_refusal=hidden_refusal)
         self.ledger = Ledger(tmp_path / "state")
         self.export_dir = tmp_path / "exports"
         self.export_dir.mkdir()

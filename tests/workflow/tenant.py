@@ -71,6 +71,9 @@ ERRORS: dict[str, tuple[bytes, bytes]] = {
     "500": _fixture("qrs_server_500"),
     "access_denied": _fixture("engine_access_denied"),  # engine 5: another user's private object
     "engine_not_found": _fixture("engine_persistence_not_found"),  # engine 9003
+    # wording nobody has recorded, without a code (the simulator's `engine_wording=novel`)
+    "engine_novel": (b"", b"Error: the engine turned the request for this object away\n"),
+    "engine_corectl_not_found": (b"", b"Error: no object by ID 'x'\n"),  # corectl's words (CODE)
     "disk_full": (b"", b"Error: write /exports/app.qvf.part: no space left on device\n"),  # INFERRED wording
 }
 
@@ -152,7 +155,7 @@ _COMMANDS = (
     ("qrs", "app", "export", "create"), ("app", "import"), ("app", "ls"), ("app", "get"), ("app", "copy"),
     ("app", "object", "change-owner"), ("app", "publish", "create"), ("app", "build"),
 )
-_ENGINE = ("layout", "unpublish", "rm")
+_ENGINE = ("layout", "unpublish", "rm", "ls")
 
 
 def command_of(args: tuple[str, ...]) -> str:
@@ -174,11 +177,15 @@ class FakeTenant(Qlik):
     object id -> (type, published, approved); `admin` gives the identity admin.apps."""
 
     def __init__(self, qvf: dict[str, tuple[str, bool, bool]], *, admin: bool = False,
-                 hidden_answer: str = "access_denied") -> None:
+                 hidden_answer: str = "access_denied", absent_answer: str = "engine_not_found",
+                 drop_unsaved: bool = False, hidden_refusal: str = "403") -> None:
         super().__init__("qlik", workers=1, timeout=5.0)
         self.qvf = qvf
         self.admin = admin
         self.hidden_answer = hidden_answer  # what the engine says of an object the caller cannot see
+        self.absent_answer = absent_answer  # what the engine says of an id the app does not hold
+        self.hidden_refusal = hidden_refusal  # change-owner's answer for another user's private object
+        self.drop_unsaved = drop_unsaved  # `rm --no-save` is lost with its process's engine session
         self.apps: dict[str, CloudAppRow] = {}
         self.calls: list[tuple[str, ...]] = []
         self._scripts: list[_Script] = []
@@ -274,7 +281,7 @@ class FakeTenant(Qlik):
             if obj is None:
                 raise qlik_failure(args, "404")
             if obj.owner != ME and not self.admin:
-                raise qlik_failure(args, "403")
+                raise qlik_failure(args, self.hidden_refusal if obj.private else "403")
             obj.owner = _flag(args, "--ownerId")
             return _dump({"attributes": {"id": oid, "objectType": obj.type, "ownerId": obj.owner,
                                          "approved": obj.approved}})
@@ -287,11 +294,17 @@ class FakeTenant(Qlik):
             return b"Saving app... Done\n\n"
         app = self._app(_flag(args, "--app"))
         verb = args[2]
+        if verb == "ls":
+            families = {"bookmark": ("bookmark", "snapshot"), "dimension": ("dimension",), "measure": ("measure",)}
+            wanted = families.get(args[1])
+            return _dump([{"qId": oid, "qType": o.type, "title": oid} for oid, o in app.objects.items()
+                          if self._visible(o) and (o.type in wanted if wanted else
+                                                   o.type not in sum(families.values(), ()))])
         ids = [args[3]] if verb != "rm" else list(args[3:args.index("--app")])
         for oid in ids:
             obj = app.objects.get(oid)
             if obj is None:
-                raise qlik_failure(args, "engine_not_found")
+                raise qlik_failure(args, self.absent_answer)
             if not self._visible(obj):
                 raise qlik_failure(args, self.hidden_answer)
         if verb == "layout":
@@ -302,6 +315,8 @@ class FakeTenant(Qlik):
         if verb == "unpublish":
             app.objects[ids[0]].published = False
             return b""
+        if "--no-save" in args and self.drop_unsaved:
+            return b""  # accepted, and lost when this process's engine session closes
         for oid in ids:
             del app.objects[oid]
         return b""

@@ -31,6 +31,10 @@ HIDDEN = ("a user's private object is invisible to anyone else without admin.app
           "`5 GENERIC ACCESS DENIED` (DOC rule, private-content-bots; INFERRED text, CODE Pupfish)")
 HIDDEN_AS_NOT_FOUND = ("the engine may answer an object the caller cannot see as not found "
                        "(`9003 PERSISTENCE NOT FOUND`) rather than access denied (INFERRED)")
+NOVEL = ("engine errors in words nobody has recorded, without a code (INFERRED: no 2.x/3.x engine error was "
+         "recorded; corectl printed `no object by ID` without one, CODE)")
+LISTED = ("what the identity can list (`app object ls`) is what it sees (DOC visibility rule): a private object sent "
+          "to its owner that it can no longer list has been handed over")
 OWNER_ONLY = "only the owner, or an OAuth client with admin.apps, may change an owner; others get 403 (DOC)"
 ADMIN_SEES = "an OAuth client with admin.apps sees every private object (DOC private-content-bots)"
 
@@ -45,6 +49,7 @@ class Row:
     obj: str = PRIVATE
     admin: bool = False
     hidden_answer: str = "access_denied"
+    hidden_refusal: str = "403"  # change-owner's answer for another user's private object
     layout: tuple[Outcome, ...] = field(default=())  # scripted layout answers, if any
 
 
@@ -84,6 +89,17 @@ ROWS = {
         "leaves the object `sent`; the resumed run must not call the hidden object missing: its resend gets 403 and "
         "the object is still unseen, so it was handed over", "done", [LAYOUT, CO, LAYOUT],
         "hidden", hidden_answer="engine_not_found", layout=(failed("503"),)),
+    "failed-but-applied-hidden-novel-wording": Row(
+        (failed("503", applied=True),), f"{AMBIGUOUS}; {NOVEL}; {LISTED}; {OWNER_ONLY}: unlisted, so sent again; "
+        "refused and still unlisted, so handed over", "done", [CO, LAYOUT, CO, LAYOUT], "no longer listed",
+        hidden_answer="engine_novel"),
+    "failed-but-applied-hidden-corectl-wording": Row(
+        (failed("503", applied=True),), f"{AMBIGUOUS}; {NOVEL}; {LISTED}", "done", [CO, LAYOUT, CO, LAYOUT],
+        "no longer listed", hidden_answer="engine_corectl_not_found"),
+    "failed-but-applied-hidden-rest-404": Row(
+        (failed("503", applied=True),), f"{AMBIGUOUS}; {NOVEL}; {LISTED}; a REST 404 for another user's private "
+        "object (INFERRED, as the engine's not found) after an earlier send is not taken as absent", "done",
+        [CO, LAYOUT, CO, LAYOUT], "change-owner refused (404)", hidden_answer="engine_novel", hidden_refusal="404"),
 }
 
 
@@ -94,7 +110,7 @@ def _calls_about(world: World, calls: list[tuple[str, ...]], object_id: str) -> 
 
 @pytest.mark.parametrize("row", [pytest.param(row, id=name) for name, row in ROWS.items()])
 def test_change_owner(tmp_path: Path, row: Row) -> None:
-    world = World(tmp_path, admin=row.admin, hidden_answer=row.hidden_answer)
+    world = World(tmp_path, admin=row.admin, hidden_answer=row.hidden_answer, hidden_refusal=row.hidden_refusal)
     world.script(CO, *row.situation, token=row.obj)
     if row.layout:
         world.script(LAYOUT, *row.layout, token=row.obj)

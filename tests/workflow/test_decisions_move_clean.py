@@ -33,6 +33,12 @@ DEFINITE_4XX = "a 4xx is a refusal: nothing was applied (DOC apps API error sema
 RM_GONE = ("`rm` of an id no longer in the app fails with an engine not-found error (INFERRED text "
            "`9003 PERSISTENCE NOT FOUND`, CODE Pupfish): already removed")
 UNSAVED = "removals made with --no-save last only once `app build --no-reload` saves the app (DOC app-object-rm)"
+LISTED = ("what the copy lists is what is left in it: the migration identity made the copy and sees all of it "
+          "(DOC visibility rule); an id it no longer lists is gone, whatever an engine error says")
+DROPPED = ("whether an unsaved removal outlives the `qlik` process that made it is not documented (INFERRED): "
+           "after the save the copy is listed, and what is still there is removed by an `rm` that saves at once")
+NOVEL = ("engine errors in words nobody has recorded, without a code (INFERRED: no 2.x/3.x engine error was ever "
+         "recorded; corectl printed `no object by ID` without one, CODE)")
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,12 @@ class Row:
     next_call: str | None
     sent: int = 1  # times sent in all, the converging run included: move `publish create`, clean `command`
     error: str = ""
+    absent_answer: str = "engine_not_found"  # what the engine says of an id the app does not hold
+    drop_unsaved: bool = False  # rm --no-save is lost with its process
 
 
 PUBLISH, GET = "app publish create", "app get"
-UNPUBLISH, RM, BUILD = "app object unpublish", "app object rm", "app build"
+UNPUBLISH, RM, BUILD, LS = "app object unpublish", "app object rm", "app build", "app object ls"
 MOVE = {
     "answered": Row(PUBLISH, answered(), MOVE_KEEPS_ID, "done", None),
     "failed-not-applied": Row(PUBLISH, failed("503"), f"{AMBIGUOUS}; {MOVE_KEEPS_ID}: still in the shared space",
@@ -73,18 +81,26 @@ CLEAN = {
     "unpublish-not-found": Row(UNPUBLISH, failed("engine_not_found"), "unpublish of an id not in the copy: nothing "
                                "to do (INFERRED text)", "done", RM),
     "rm-failed-not-applied": Row(RM, failed("503"), "a failed batch is retried one id at a time to learn which one "
-                                 "failed (INFERRED)", "done", RM, 3),
-    "rm-failed-but-applied": Row(RM, failed("503", applied=True), f"{RM_GONE}", "done", RM, 3),
-    "rm-timed-out": Row(RM, timed_out(applied=True), f"{RM_GONE}; a timeout after the runner's retries fails the "
-                        "app, the rerun finds the ids gone", "failed", None, 4),
+                                 "failed (INFERRED)", "done", LS, 3),
+    "rm-failed-but-applied": Row(RM, failed("503", applied=True), f"{LISTED}: the batch applied, nothing to "
+                                 "remove one at a time", "done", LS, 1),
+    "rm-failed-but-applied-novel-wording": Row(RM, failed("engine_novel", applied=True), f"{NOVEL}; {LISTED}",
+                                               "done", LS, 1, absent_answer="engine_novel"),
+    "rm-failed-novel-wording": Row(RM, failed("engine_novel"), f"{NOVEL}; {LISTED}: still listed, so removed one "
+                                   "at a time", "done", LS, 3, absent_answer="engine_novel"),
+    "rm-timed-out": Row(RM, timed_out(applied=True), f"{LISTED}; a timeout after the runner's retries fails the "
+                        "app, the rerun lists the copy and finds the ids gone", "failed", None, 1),
     "rm-not-found": Row(RM, failed("engine_not_found"), f"{RM_GONE}: e.g. private objects of others are not "
-                        "copied (INFERRED copy rule)", "done", RM, 3),
+                        "copied (INFERRED copy rule)", "done", LS, 3),
     "rm-forbidden": Row(RM, failed("access_denied"), "a published object cannot be removed until unpublished "
-                        "(DOC rule; INFERRED text)", "done", RM, 3),
+                        "(DOC rule; INFERRED text)", "done", LS, 3),
     "build-failed": Row(BUILD, failed("503"), f"{UNSAVED}: not saved, so not marked removed", "failed", None, 2),
-    "killed-during-build-applied": Row(BUILD, killed(applied=True), f"{UNSAVED}; {RM_GONE}: the resumed run "
-                                       "removes again (the unpublish is recorded), finding the ids gone", None, RM,
-                                       2),
+    "killed-during-build-applied": Row(BUILD, killed(applied=True), f"{UNSAVED}; {LISTED}: the resumed run "
+                                       "lists the copy, finds the ids gone and only saves", None, LS, 2),
+    "unpublish-failed-novel-wording": Row(UNPUBLISH, failed("engine_novel"), f"{NOVEL}: a refusal the tool cannot "
+                                          "read fails the app; the rerun finds the object still listed and "
+                                          "unpublishes it", "failed", None, 2, absent_answer="engine_novel"),
+    "unsaved-removals-dropped": Row(RM, answered(), f"{UNSAVED}; {DROPPED}", "done", BUILD, 2, drop_unsaved=True),
 }
 
 
@@ -128,7 +144,7 @@ def test_move(tmp_path: Path, row: Row) -> None:
 
 @pytest.mark.parametrize("row", [pytest.param(r, id=name) for name, r in CLEAN.items()])
 def test_clean(tmp_path: Path, row: Row) -> None:
-    world = World(tmp_path)
+    world = World(tmp_path, absent_answer=row.absent_answer, drop_unsaved=row.drop_unsaved)
     _run(world, row, "copy")
     done = world.app().status == "done"
     # Marked removed only once saved: a failed save leaves every row to be removed again.
@@ -136,3 +152,7 @@ def test_clean(tmp_path: Path, row: Row) -> None:
     assert set(world.cleanup()) == {PRIVATE, COMMUNITY}
     assert_converged(world)
     assert len(world.commands(row.command)) == row.sent
+    saving = [c for c in world.commands(RM) if "--no-save" not in c]  # removed again, saved at once
+    assert len(saving) == (1 if row.drop_unsaved else 0)
+    if row.drop_unsaved:
+        assert next_call(world.runs[0].calls, BUILD) == LS  # the save is checked by listing the copy
