@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
-
 from fakeqlik import ROOT
+
 from qlikcli_py.cli.main import main
 from qlikcli_py.flagcheck import FlagReport
 from qlikcli_py.flagcheck import check_flags

@@ -13,14 +13,14 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from qlikcli_py.source import Source
-from qlikcli_py.target import Target
 from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.errors import QlikTooOld
 from qlikcli_py.qlik import QlikResult
 from qlikcli_py.qlik import parse_json
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 
 APP = "5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c"
 USER = "7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7"

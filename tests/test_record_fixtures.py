@@ -9,7 +9,6 @@ import re
 import sys
 
 import pytest
-
 from api_specs import cloud_types
 from api_specs import qrs_definitions
 from fakeqlik import FIXTURES_DIR

@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from structlog.testing import capture_logs
-
-import qlikcli_py.qlik as qlik_module
 from fakeqlik import fixture_json
 from fakeqlik import load_fixture
 from fakeqlik import step
+from structlog.testing import capture_logs
+
+import qlikcli_py.qlik as qlik_module
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikNotFound

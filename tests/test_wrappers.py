@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-
 from fakeqlik import fixture_json
 from fakeqlik import load_fixture
 from fakeqlik import step
+
 from qlikcli_py import filters
-from qlikcli_py.source import Source
-from qlikcli_py.target import Target
 from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
@@ -25,6 +23,8 @@ from qlikcli_py.models import SourceObject
 from qlikcli_py.models import SourceOwner
 from qlikcli_py.models import State
 from qlikcli_py.qlik import Qlik
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 
 S, T = "qseow-src", "acme-cloud"
 APP = "5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c"

@@ -81,7 +81,7 @@ def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     out = res.out
     assert "Sales Overview (" in out and "22 objects" in out
     assert any(line.split()[:4] == ["sheet", "1", "1", "1"] for line in out.splitlines())
-    assert f"ACME\\kwong" in out and f"({sim.info['cloud_users']['kwong']}) by email" in out
+    assert "ACME\\kwong" in out and f"({sim.info['cloud_users']['kwong']}) by email" in out
     assert "MISS ACME\\tleft" in out and "tom.left@acme.com" in out
     assert "a run makes 15 write calls" in out and "at least 6s at the write rate limit" in out
     assert "1 unmatched owners" in out

@@ -110,7 +110,7 @@ def test_verify_passes_after_run_and_catches_a_wrong_owner(sim):
                    capture_output=True)
     bad = sim.migrate("verify", app, *sim.common(spaces=False), "--csv", str(sim.tmp / "v.csv"))
     assert bad.code == ExitCode.MISMATCH
-    assert f"wrong-owner" in bad.out and community["object_id"] in bad.out
+    assert "wrong-owner" in bad.out and community["object_id"] in bad.out
     rows = (sim.tmp / "v.csv").read_text(encoding="utf-8").splitlines()
     assert rows[0].startswith("app_id,app_name,where,object_id")
     assert any(community["object_id"] in r and "wrong-owner" in r for r in rows)

@@ -14,7 +14,8 @@ import api_specs
 import pytest
 from served import Served
 
-from qliksim import qvf, seed
+from qliksim import qvf
+from qliksim import seed
 from qliksim.store import World
 
 CLOUD, BOT, QRS = "eyJhbGciOiJFUzM4NCJ9.sim-cloud.sig", "eyJhbGciOiJFUzM4NCJ9.sim-bot.sig", "eyJhbGciOiJSUzI1NiJ9.sim-qrs.sig"

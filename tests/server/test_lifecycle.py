@@ -1,14 +1,14 @@
 """`qlik-sim serve` binds loopback only, stops on SIGTERM and when its parent dies; `qlik-sim contexts`."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from qliksim import admin, seed
+from qliksim import admin
+from qliksim import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from served import Served, without_times
+from served import Served
+from served import without_times
 
-from qliksim import faults, seed
+from qliksim import faults
+from qliksim import seed
 from qliksim.store import World
 
 

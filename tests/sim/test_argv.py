@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from qliksim.argv import Help, parse
+from qliksim.argv import Help
+from qliksim.argv import parse
 from qliksim.errors import UsageError
 
 

@@ -6,8 +6,8 @@ import pathlib
 from typing import Any
 
 import pytest
-
 from api_specs import cloud_types
+
 from qliksim.store import World
 
 from .conftest import object_by_state

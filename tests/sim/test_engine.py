@@ -10,7 +10,8 @@ import pytest
 from qliksim.store import World
 
 from .conftest import object_by_state
-from .test_cloud_apps import export_all, import_app
+from .test_cloud_apps import export_all
+from .test_cloud_apps import import_app
 
 
 @pytest.fixture

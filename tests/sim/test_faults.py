@@ -12,7 +12,8 @@ from qliksim import faults
 from qliksim.store import World
 
 from .conftest import object_by_state
-from .test_cloud_apps import export_all, import_app
+from .test_cloud_apps import export_all
+from .test_cloud_apps import import_app
 
 
 def test_configure_validates_and_resets(demo: dict[str, Any]) -> None:

@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from qliksim import faults
-from qliksim.output import dumps, json_line
+from qliksim.output import dumps
+from qliksim.output import json_line
 from qliksim.qlik import redact
 from qliksim.store import World
 

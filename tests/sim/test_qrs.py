@@ -7,9 +7,10 @@ import pathlib
 from typing import Any
 
 import pytest
-
 from api_specs import qrs_fields
-from qliksim import faults, qvf
+
+from qliksim import faults
+from qliksim import qvf
 
 
 def test_shapes_use_only_spec_fields(demo: dict[str, Any], run: Any) -> None:

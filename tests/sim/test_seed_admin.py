@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from qliksim import admin, qlik, seed
+from qliksim import admin
+from qliksim import qlik
+from qliksim import seed
 from qliksim.store import World
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from fakeqlik import load_fixture
+
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikTimeout
 from qlikcli_py.failures import classify
@@ -190,7 +191,7 @@ class FakeTenant(Qlik):
         self.calls: list[tuple[str, ...]] = []
         self._scripts: list[_Script] = []
         self._ids = itertools.count(1)
-        self._clock = dt.datetime.now(dt.timezone.utc)
+        self._clock = dt.datetime.now(dt.UTC)
         self.source_version = 1  # what an export holds: a new version after the source changed
         self.listing_lag = 0  # `app ls` reads a new app stays out of the listing
         self._unlisted: dict[str, int] = {}
