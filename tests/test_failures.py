@@ -105,12 +105,14 @@ def test_unknown_4xx_is_client_and_unknown_5xx_is_server():
 
 
 def test_url_in_the_error_line_is_not_a_status():
-    failure = classify(b"", b'Error: Get "https://qseow.example.local:4242/qrs/app": dial tcp: lookup qseow.example.local: no such host\n')
+    failure = classify(b"", b'Error: Get "https://qseow.example.local:4242/qrs/app": '
+                       b"dial tcp: lookup qseow.example.local: no such host\n")
     assert (failure.kind, failure.status) == ("network", None)
 
 
 def test_certificate_error():
-    failure = classify(b"", b'Error: Get "https://qseow.example.local/jwt/qrs/app": x509: certificate signed by unknown authority\n')
+    failure = classify(b"", b'Error: Get "https://qseow.example.local/jwt/qrs/app": '
+                       b"x509: certificate signed by unknown authority\n")
     assert failure.kind == "certificate"
 
 

@@ -139,8 +139,8 @@ def test_on_unmatched_fail_stops_before_the_first_change(sim):
 
 
 # -- doctor ---------------------------------------------------------------------------------------
-CHECKS = ["qlik-cli", "qlik-cli flags", "context qseow", "context cloud", "source answers", "target answers", "ownership repair",
-          "shared space", "managed space", "export dir"]
+CHECKS = ["qlik-cli", "qlik-cli flags", "context qseow", "context cloud", "source answers", "target answers",
+          "ownership repair", "shared space", "managed space", "export dir"]
 
 
 def test_doctor_passes_one_line_per_check_and_changes_nothing(sim):

@@ -75,7 +75,8 @@ def test_unmatched_owner_is_handed_over_once_the_user_exists(sim):
     tleft = sim.info["qrs_users"]["tleft"]
     managed = next(a for a in sim.world.cloud_apps() if a["space_id"] == sim.info["spaces"]["Finance"])
     theirs = {o["engine_object_id"] for o in sim.world.qrs_objects(app) if o["owner_id"] == tleft and not o["approved"]}
-    assert theirs and all(o["owner_id"] == jane for o in sim.world.cloud_objects(managed["id"]) if o["object_id"] in theirs)
+    assert theirs and all(o["owner_id"] == jane
+                          for o in sim.world.cloud_objects(managed["id"]) if o["object_id"] in theirs)
 
 
 def test_several_apps_with_awkward_names_in_one_run(sim):

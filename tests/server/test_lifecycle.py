@@ -29,9 +29,11 @@ def _gone(pid: int, seconds: float) -> bool:
 def test_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
     seed.demo(tmp_path / "w.db")
     # The parent prints the server's pid and URL, then waits; SIGKILL gives it no chance to clean up.
-    code = ("import subprocess,sys; p=subprocess.Popen([sys.executable,'-m','qliksim.admin','serve','--state',sys.argv[1]],"
+    code = ("import subprocess,sys; "
+            "p=subprocess.Popen([sys.executable,'-m','qliksim.admin','serve','--state',sys.argv[1]],"
             "stdout=subprocess.PIPE,text=True); print(p.pid, p.stdout.readline().strip(), flush=True); p.wait()")
-    parent = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "w.db")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    parent = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "w.db")],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert parent.stdout is not None
     pid, url = parent.stdout.readline().split()
     assert url.startswith("http://127.0.0.1:")

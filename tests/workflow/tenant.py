@@ -238,7 +238,9 @@ class FakeTenant(Qlik):
                 self.on_kill()  # does not return: the process is killed
             raise Killed(" ".join(call))
         if stdout_path is not None:
-            stdout_path.write_bytes(stdout)
+            # written without awaiting: a yield here would let concurrent apps' calls interleave
+            # differently from run to run, and the scripted outcomes follow call order
+            stdout_path.write_bytes(stdout)  # noqa: ASYNC240
             stdout = b""
         return QlikResult(call, stdout, b"", 0.0)
 
