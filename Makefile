@@ -20,9 +20,9 @@ demo: $(STAMP)
 rehearse: $(STAMP)
 	$(PY) scripts/rehearse "$(QLIK)"
 
-# The tool's own checks first (ruff, mypy --strict: pyproject.toml), then every test.
+# The checks first (ruff on the tool and its tests, mypy --strict on the tool: pyproject.toml), then every test.
 test: $(STAMP)
-	$(PY) -m ruff check qlikcli_py
+	$(PY) -m ruff check qlikcli_py tests
 	$(PY) -m mypy
 	$(PY) -m pytest -q
 

@@ -14,7 +14,7 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import fakeqlik`, whatever the rootdir
 
-from fakeqlik import FakeQlik  # noqa: E402
+from fakeqlik import FakeQlik
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "msg": logging.INFO, "warning": logging.WARNING,
            "warn": logging.WARNING, "error": logging.ERROR, "exception": logging.ERROR,

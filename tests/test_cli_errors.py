@@ -53,7 +53,8 @@ def line_of(err):
     (["run"], ["no apps given: pass APP_ID arguments or --manifest FILE"]),
     (["run", APP, "--on-unmatched", "maybe"], ["--on-unmatched must be skip, fail or assign:USER", "not maybe"]),
     (["run", APP, "--rewrite", "ACME\\{userId}"], ["rewrite rule", "PATTERN=VALUE"]),
-    (["run", APP, "--match-order", "subject,guess"], ["unknown source guess", "choose from mapping,rules,subject,email"]),
+    (["run", APP, "--match-order", "subject,guess"],
+     ["unknown source guess", "choose from mapping,rules,subject,email"]),
     (["run", APP, "--mapping-file", "/nonexistent/map.csv"], ["cannot read mapping file", "No such file"]),
 ])
 def test_usage_problems_are_one_line_exit_2(capsys, tmp_path, argv, needles):
@@ -139,7 +140,7 @@ def test_an_unwritable_log_file_is_a_usage_problem_not_a_bug(capsys, tmp_path, w
     exit 2 and one line naming the file and the fix, not exit 3 "this is a bug"."""
     (tmp_path / "a-file").write_text("")
     path = tmp_path / where
-    code, out, err = call(capsys, "--log-file", str(path), "run", APP, "--state-dir", str(tmp_path / "state"))
+    code, _out, err = call(capsys, "--log-file", str(path), "run", APP, "--state-dir", str(tmp_path / "state"))
     assert code == ExitCode.USAGE
     line = line_of(err)
     assert f"--log-file {path} cannot be opened for writing" in line and "leave --log-file out" in line

@@ -45,9 +45,8 @@ def test_names_of_multi_byte_characters_stay_under_the_file_system_limit(name):
 
 def test_not_a_qvf_refuses_only_what_clearly_is_json_html_or_empty(tmp_path):
     """Issue 18.14: conservative, since a real QVF header has never been recorded."""
-    from qliksim import qvf
-
     from qlikcli_py.migration.export_files import not_a_qvf
+    from qliksim import qvf
 
     def held(data: bytes):
         path = tmp_path / "x.qvf"

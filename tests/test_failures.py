@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from fakeqlik import fixture_names
+from fakeqlik import load_fixture
 from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from fakeqlik import fixture_names
-from fakeqlik import load_fixture
-from qlikcli_py.vocabulary import TRANSIENT_KINDS
 from qlikcli_py.failures import Failure
 from qlikcli_py.failures import classify
+from qlikcli_py.vocabulary import TRANSIENT_KINDS
 
 # fixture -> (kind, status, retry_after); the detail is the fixture's `Error:` line
 EXPECTED = {
@@ -105,12 +105,14 @@ def test_unknown_4xx_is_client_and_unknown_5xx_is_server():
 
 
 def test_url_in_the_error_line_is_not_a_status():
-    failure = classify(b"", b'Error: Get "https://qseow.example.local:4242/qrs/app": dial tcp: lookup qseow.example.local: no such host\n')
+    failure = classify(b"", b'Error: Get "https://qseow.example.local:4242/qrs/app": '
+                       b"dial tcp: lookup qseow.example.local: no such host\n")
     assert (failure.kind, failure.status) == ("network", None)
 
 
 def test_certificate_error():
-    failure = classify(b"", b'Error: Get "https://qseow.example.local/jwt/qrs/app": x509: certificate signed by unknown authority\n')
+    failure = classify(b"", b'Error: Get "https://qseow.example.local/jwt/qrs/app": '
+                       b"x509: certificate signed by unknown authority\n")
     assert failure.kind == "certificate"
 
 
@@ -156,7 +158,7 @@ def test_non_utf8_stderr_is_decoded_with_replacement():
 def test_classify_never_raises_on_arbitrary_bytes(stdout, stderr):
     failure = classify(stdout, stderr)
     assert isinstance(failure.kind, str) and failure.kind
-    assert failure.status is None or 0 <= failure.status
+    assert failure.status is None or failure.status >= 0
     assert isinstance(failure.detail, str) and len(failure.detail) <= 300
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
-
 from fakeqlik import ROOT
+
 from qlikcli_py.cli.main import main
 from qlikcli_py.flagcheck import FlagReport
 from qlikcli_py.flagcheck import check_flags
@@ -34,7 +33,8 @@ def test_flags_listed_by_the_real_help():
 
 def test_judge_the_real_1_4_0():
     report = FlagReport("1.4.0")
-    judge("app publish create", help_text("help_app_publish_create"), ("--spaceId", "--moveApp", "--originAppId"), report)
+    judge("app publish create", help_text("help_app_publish_create"), ("--spaceId", "--moveApp", "--originAppId"),
+          report)
     judge("app import", help_text("help_app_import"), ("--file", "--spaceId", "--resumable"), report)
     judge("context create", help_text("help_context_create"), ("--server-type",), report)
     judge("user ls", help_text("help_user_ls"), ("--filter",), report)
@@ -53,7 +53,8 @@ def test_judge_the_real_1_4_0():
 def test_another_spelling_of_a_flag_is_used_as_the_binary_lists_it():
     text = "Usage:\n  qlik qrs app export create <id> [flags]\n\nFlags:\n      --exportscope string\n      --skipdata\n"
     report = FlagReport("2.24.0")
-    judge("qrs app export create", text + "      --json\n      --context string\n", ("--exportScope", "--skipdata"), report)
+    judge("qrs app export create", text + "      --json\n      --context string\n", ("--exportScope", "--skipdata"),
+          report)
     assert report.ok and report.spellings == {"--exportScope": "--exportscope"}
 
 
@@ -104,7 +105,8 @@ def test_check_flags_is_cached_and_respells_later_calls(tmp_path):
     assert asyncio.run(check_flags(again, tmp_path / "state")).doc() == report.doc()
     assert again.helps == []  # cached per binary and version
     asyncio.run(again.run("qrs", "app", "export", "create", "A", "--exportScope", "all", context="src", tier="qrs"))
-    assert again.spawned == [["qrs", "app", "export", "create", "A", "--exportscope", "all", "--json", "--context", "src"]]
+    assert again.spawned == [["qrs", "app", "export", "create", "A", "--exportscope", "all",
+                              "--json", "--context", "src"]]
     other = HelpStub(tmp_path, _lower_export_scope())
     other.version = "3.0.0"
     asyncio.run(check_flags(other, tmp_path / "state"))

@@ -530,7 +530,8 @@ def test_load_options_defaults(tmp_path: Path) -> None:
     ("subject,,email", "auto", [], r"empty name"),
     ("", "auto", [], r"empty name"),
     (None, "sometimes", [], r"--lookup must be one of auto, filter, listing"),
-    ("subject,email", "auto", [r"ACME\{userId}=x"], r"--rewrite was given but --match-order subject,email leaves out rules"),
+    ("subject,email", "auto", [r"ACME\{userId}=x"],
+     r"--rewrite was given but --match-order subject,email leaves out rules"),
 ])
 def test_load_options_rejects_bad_input(order: str | None, lookup: str, rules: list[str], message: str) -> None:
     with pytest.raises(UsageProblem, match=message):
@@ -577,7 +578,8 @@ def test_fail_raises_listing_every_unmatched_owner() -> None:
     with pytest.raises(MigrationError) as e:
         resolve(FakeTarget(JANE), owners, on_unmatched=OnUnmatched("fail"))
     message = str(e.value)
-    assert not isinstance(e.value, UsageProblem) and e.value.exit_code == ExitCode.STOPPED_UNMATCHED  # stopped, not "done with unmatched owners"
+    # stopped, not "done with unmatched owners"
+    assert not isinstance(e.value, UsageProblem) and e.value.exit_code == ExitCode.STOPPED_UNMATCHED
     assert message.startswith("2 owner(s) have no cloud user")
     assert "ACME\\ghost (Casper): no cloud user with subject ACME\\ghost" in message
     assert "EU\\zed (Zed)" in message and "jdoe" not in message

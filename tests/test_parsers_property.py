@@ -3,6 +3,7 @@ QlikBadOutput, never a KeyError/TypeError/AttributeError that would surface as a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,14 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from qlikcli_py.source import Source
-from qlikcli_py.target import Target
 from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikNotFound
 from qlikcli_py.errors import QlikTooOld
 from qlikcli_py.qlik import QlikResult
 from qlikcli_py.qlik import parse_json
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 
 APP = "5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c"
 USER = "7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7"
@@ -58,7 +59,7 @@ class StubQlik:
 
     async def run(self, *args: str, stdout_path: Path | None = None, **kw: Any) -> QlikResult:
         if stdout_path is not None:
-            stdout_path.write_bytes(self.data)
+            await asyncio.to_thread(stdout_path.write_bytes, self.data)
             return QlikResult(args, b"", b"", 0.0)
         return QlikResult(args, self.data, b"", 0.0)
 
@@ -119,10 +120,8 @@ def test_version_parser_takes_any_text(text):
         async def run(self, *args: str, **kw: Any) -> QlikResult:  # type: ignore[override]
             return QlikResult(args, text.encode(), b"", 0.0)
 
-    try:
+    with contextlib.suppress(QlikBadOutput, QlikNotFound, QlikTooOld):
         asyncio.run(VersionStub().check_version())
-    except (QlikBadOutput, QlikNotFound, QlikTooOld):
-        pass
 
 
 @pytest.mark.parametrize(("line", "ok"), [("qlik version: 2.24.0", True), ("qlik version: v3.2.0-dev", True),

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fakeqlik import ROOT
 from fakeqlik import validate_fixture
+
 from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.failures import classify
@@ -203,10 +203,11 @@ def test_successes_are_not_read_as_help(name):
     assert fx["exit_code"] == 0 and help_command(fx["stdout"].encode()) is None
 
 
-@pytest.mark.parametrize(("name", "count"), [("success_json", 3), ("success_text", 3), ("success_raw", 3), ("success_limit", 5)])
+@pytest.mark.parametrize(("name", "count"),
+                         [("success_json", 3), ("success_text", 3), ("success_raw", 3), ("success_limit", 5)])
 def test_list_output_is_the_data_array(name, count):
-    from qlikcli_py.qlik_output import array as _array
     from qlikcli_py.qlik import parse_json
+    from qlikcli_py.qlik_output import array as _array
 
     rows = _array(parse_json(("space", "ls"), real(name)["stdout"].encode()))
     assert [r["id"] for r in rows] == [f"s{i}" for i in range(count)]

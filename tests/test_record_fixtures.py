@@ -9,7 +9,6 @@ import re
 import sys
 
 import pytest
-
 from api_specs import cloud_types
 from api_specs import qrs_definitions
 from fakeqlik import FIXTURES_DIR
@@ -189,12 +188,14 @@ def _secret_recordings():
                 "owner": oneil, "modifiedByUserName": "INTERNAL\\sa_repository", "objectType": "sheet"}]
     users = [dict(owner, attributes=[
         {"attributeType": "email", "attributeValue": "John.Smith@Corp-Real.com", "externalId": ""},
-        {"attributeType": "group", "attributeValue": "Finance Admins", "externalId": "CN=Finance Admins,DC=corp,DC=real"}])]
+        {"attributeType": "group", "attributeValue": "Finance Admins",
+         "externalId": "CN=Finance Admins,DC=corp,DC=real"}])]
     cloud = [{"id": "6123456789abcdef01234567", "tenantId": "AbCdEf123456-real-tenant-ID", "name": "John Smith",
               "email": "john.smith@corp-real.com", "subject": "CORP\\jsmith", "status": "active",
               "links": {"self": {"href": "https://corp-real.eu.qlikcloud.com/api/v1/users/6123456789abcdef01234567"}}}]
-    app = {"attributes": {"id": "3c9f6e2a-7b1d-4e8f-a0c5-6d2b9e4f1a37", "name": "Sales", "owner": "auth0|abcdef0123456789",
-                          "ownerId": "6123456789abcdef0123456a", "spaceId": "65b2c3d4e5f6a7b8c9d0e1f3"}}
+    app = {"attributes": {"id": "3c9f6e2a-7b1d-4e8f-a0c5-6d2b9e4f1a37", "name": "Sales",
+                          "owner": "auth0|abcdef0123456789", "ownerId": "6123456789abcdef0123456a",
+                          "spaceId": "65b2c3d4e5f6a7b8c9d0e1f3"}}
     pj = lambda v: json.dumps(v, indent=2)  # noqa: E731
     return [
         {"command": ["qrs", "app", "object", "full"], "exit_code": 0, "stdout": pj(objects), "stderr": "",
@@ -206,7 +207,8 @@ def _secret_recordings():
          "argv_example": ["user", "ls", "--filter", 'subject eq "CORP\\\\jsmith"', "--headers",
                           "Authorization=Bearer tok123456", "--json", "--context", "corp-prod"]},
         {"command": ["context", "get"], "exit_code": 0, "stderr": "", "argv_example": ["context", "get", "corp-prod"],
-         "stdout": "name: corp-prod\nserver: https://corp-real.eu.qlikcloud.com\nserver-type: cloud\ncomment: Johns tenant\n"},
+         "stdout": "name: corp-prod\nserver: https://corp-real.eu.qlikcloud.com\nserver-type: cloud\n"
+                   "comment: Johns tenant\n"},
         {"command": ["context", "get"], "exit_code": 0, "stderr": "", "argv_example": ["context", "get", "corp-qseow"],
          "stdout": "name: corp-qseow\nserver: https://qlik.corp.internal/jwt\nserver-type: windows\n"},
         {"command": ["app", "get"], "exit_code": 1, "argv_example": ["app", "get", "x", "--api-key", "s3cr3t-api-key"],
@@ -280,7 +282,8 @@ def test_dry_run_lists_the_read_only_commands_and_runs_nothing(fake_qlik, tmp_pa
     out = tmp_path / "out"
     assert recorder.main([*BASE_ARGS, "--out", str(out), "--qlik-bin", str(fake_qlik.binary), "--dry-run"]) == 0
     listed = capsys.readouterr().out
-    assert "qlik qrs app object full --filter 'app.id eq 5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c' --json --context corp-qseow" in listed
+    assert ("qlik qrs app object full --filter 'app.id eq 5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c' "
+            "--json --context corp-qseow") in listed
     assert "qlik user me --json --context corp-prod" in listed
     for write in ("app import", "app copy", "publish create", " unpublish ", " rm ", "app build", "export create"):
         assert write not in listed

@@ -22,12 +22,15 @@ JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqZG9lIn0.c2lnbmF0dXJlLW5vdC1yZWFs"
     (["--token", "t"], ("--token", MASK)),
     (["--headers", "Authorization=Bearer xyz"], ("--headers", f"Authorization={MASK}")),
     (["--headers=Authorization=Bearer xyz"], (f"--headers=Authorization={MASK}",)),
-    (["--headers", "X-Qlik-Session=s1,Authorization=Bearer xyz"], ("--headers", f"X-Qlik-Session=s1,Authorization={MASK}")),
-    (["--headers", "Authorization=Bearer xyz,X-Qlik-Session=s1"], ("--headers", f"Authorization={MASK},X-Qlik-Session=s1")),
+    (["--headers", "X-Qlik-Session=s1,Authorization=Bearer xyz"],
+     ("--headers", f"X-Qlik-Session=s1,Authorization={MASK}")),
+    (["--headers", "Authorization=Bearer xyz,X-Qlik-Session=s1"],
+     ("--headers", f"Authorization={MASK},X-Qlik-Session=s1")),
     (["--headers", "Cookie=X-Qlik-Session-jwt=abc"], ("--headers", f"Cookie={MASK}")),
     (["--headers", "X-Api-Key=abc"], ("--headers", f"X-Api-Key={MASK}")),
     (["app", "get", JWT], ("app", "get", MASK)),
-    (["raw", "post", "v1/x", "--body", '{"apiKey":"zzz"}'], ("raw", "post", "v1/x", "--body", f'{{"apiKey":"{MASK}"}}')),
+    (["raw", "post", "v1/x", "--body", '{"apiKey":"zzz"}'],
+     ("raw", "post", "v1/x", "--body", f'{{"apiKey":"{MASK}"}}')),
 ])
 def test_redact_argv_hides_secret_values(argv, shown):
     assert redact_argv(argv) == shown
@@ -42,7 +45,8 @@ def test_context_create_with_an_api_key():
     ["qrs", "app", "get", "5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c", "--json", "--context", "qseow-src"],
     ["user", "ls", "--filter", 'subject eq "ACME\\\\o\'brien"', "--limit", "10"],
     ["qrs", "app", "full", "--filter", "stream.name eq 'Finance'"],
-    ["app", "object", "layout", "pZkRt", "--app", "3c9f6e2a-7b1d-4e8f-a0c5-6d2b9e4f1a37", "--headers", "X-Qlik-Session=s1"],
+    ["app", "object", "layout", "pZkRt", "--app", "3c9f6e2a-7b1d-4e8f-a0c5-6d2b9e4f1a37",
+     "--headers", "X-Qlik-Session=s1"],
     ["app", "import", "--file", "/var/tmp/a.qvf", "--name", "Sales Overview", "--resumable"],
 ])
 def test_redact_argv_leaves_ordinary_arguments_alone(argv):

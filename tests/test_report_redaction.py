@@ -17,7 +17,7 @@ SECRET = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib3QifQ.c2lnbmF0dXJl"
 def test_json_report_is_valid_and_keeps_titles(tmp_path):
     doc = report.envelope("verify", "r1", 5, {"apps": [{
         "name": TITLES[0], "error": f"qlik failed: Authorization: Bearer {SECRET}",
-        "notes": [f"retried after password=hunter2x"],
+        "notes": ["retried after password=hunter2x"],
         "mismatches": [{"title": t, "detail": f"cookie: session={SECRET}", "status": "wrong-owner"} for t in TITLES],
     }]})
     path = tmp_path / "r.json"

@@ -6,9 +6,10 @@ import json
 
 from fakeqlik import fixture_json
 from fakeqlik import step
-from qlikcli_py.cli.main import main
 from test_run_sequence import APP
 from test_run_sequence import _scenario
+
+from qlikcli_py.cli.main import main
 
 
 def _run(tmp_path, capsys, *extra):

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fakeqlik import fixture_json
 from fakeqlik import help_calls
 from fakeqlik import help_steps
 from fakeqlik import step
+
 from qlikcli_py.cli.main import main
 
 APP = "5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c"

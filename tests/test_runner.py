@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from structlog.testing import capture_logs
-
-import qlikcli_py.qlik as qlik_module
 from fakeqlik import fixture_json
 from fakeqlik import load_fixture
 from fakeqlik import step
+from structlog.testing import capture_logs
+
+import qlikcli_py.qlik as qlik_module
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikNotFound
@@ -405,7 +405,8 @@ SECRETS = ["xyz", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "k3y-Sup3
 
 def _secret_argv():
     return ["app", "get", CLOUD_APP, "--headers", "Authorization=Bearer xyz",
-            "--api-key", "k3y-Sup3rS3cret", "--headers=Authorization=Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"]
+            "--api-key", "k3y-Sup3rS3cret",
+            "--headers=Authorization=Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"]
 
 
 def _assert_no_secret(text: str) -> None:
@@ -442,7 +443,8 @@ def test_secrets_never_reach_logs_on_success_rate_limit_and_timeout(fake_qlik):
 
 def test_secret_echoed_on_stderr_is_redacted_in_the_detail(fake_qlik):
     fake_qlik.scenario([step(match=["user", "me"], exit_code=1,
-                             stderr="Error: 401 Unauthorized: Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl\n")])
+                             stderr="Error: 401 Unauthorized: Authorization: Bearer "
+                                    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl\n")])
     with capture_logs() as logs, pytest.raises(QlikCommandFailed) as info:
         run(Qlik().json("user", "me", context="acme-cloud", tier="read"))
     assert info.value.kind == "unauthorized"
@@ -482,7 +484,8 @@ def test_fake_matches_args_subset_and_honours_times(fake_qlik):
     other = run(q.json("user", "ls", "--filter", 'subject eq "ACME\\\\jdoe"', context="t", tier="read"))
     assert first == fixture_json("user_ls_subject_apostrophe")
     assert again == [] and other == []
-    assert [r["fixture"] for r in fake_qlik.records()] == ["user_ls_subject_apostrophe", "user_ls_empty", "user_ls_empty"]
+    assert ([r["fixture"] for r in fake_qlik.records()]
+            == ["user_ls_subject_apostrophe", "user_ls_empty", "user_ls_empty"])
 
 
 def test_fake_writes_the_export_file(fake_qlik, tmp_path):

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from realqlik.cases import API_KEY
+from realqlik.cases import env_for
+from realqlik.tenant import FakeTenant
 
 from qlikcli_py.failures import help_command
 from qliksim import faults
 from qliksim import seed
 from qliksim.admin import install_bin
-from realqlik.cases import API_KEY
-from realqlik.cases import env_for
-from realqlik.tenant import FakeTenant
 
 
 class Pair:

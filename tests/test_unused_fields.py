@@ -5,12 +5,12 @@ import asyncio
 import json
 
 import pytest
-from structlog.testing import capture_logs
-
 from fakeqlik import fixture_json
 from fakeqlik import step
-from qlikcli_py.source import Source
+from structlog.testing import capture_logs
+
 from qlikcli_py.qlik import Qlik
+from qlikcli_py.source import Source
 
 APP = "5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c"
 

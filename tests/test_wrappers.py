@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-
 from fakeqlik import fixture_json
 from fakeqlik import load_fixture
 from fakeqlik import step
+
 from qlikcli_py import filters
-from qlikcli_py.source import Source
-from qlikcli_py.target import Target
 from qlikcli_py.contexts import context_info
 from qlikcli_py.errors import QlikBadOutput
 from qlikcli_py.errors import QlikCommandFailed
@@ -25,6 +23,8 @@ from qlikcli_py.models import SourceObject
 from qlikcli_py.models import SourceOwner
 from qlikcli_py.models import State
 from qlikcli_py.qlik import Qlik
+from qlikcli_py.source import Source
+from qlikcli_py.target import Target
 
 S, T = "qseow-src", "acme-cloud"
 APP = "5f0c2b1e-8a4d-4c6e-9b7a-2d1e3f4a5b6c"
@@ -227,7 +227,8 @@ def test_emails_maps_user_ids_to_the_email_attribute(fake_qlik, source):
     users = fixture_json("qrs_user_full")
     ids = [u["id"] for u in users]
     found = run(source.emails([*ids, ids[0], "not-a-guid"]))
-    assert fake_qlik.calls() == [src_argv("qrs", "user", "full", "--filter", " or ".join(f"id eq {i}" for i in sorted(ids)))]
+    assert fake_qlik.calls() == [src_argv("qrs", "user", "full", "--filter",
+                                          " or ".join(f"id eq {i}" for i in sorted(ids)))]
     assert found == {"3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b": "pat.obrien@acme.example",
                      "d9e8f7a6-1234-4bcd-9ef0-0a1b2c3d4e5f": "jane.doe@acme.example"}  # asmith has no email
 
@@ -299,7 +300,8 @@ def test_users_where_sends_a_scim_filter_with_the_backslash_escaped(fake_qlik, t
 
 
 def test_users_where_for_an_owner_with_an_apostrophe(fake_qlik, target):
-    owner = SourceOwner(id="3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b", user_id="o'brien", directory="ACME", name="Pat O'Brien")
+    owner = SourceOwner(id="3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b", user_id="o'brien", directory="ACME",
+                        name="Pat O'Brien")
     fake_qlik.scenario([step("user_ls_subject_apostrophe")])
     users = run(target.users_where(filters.scim_eq("subject", owner.key), limit=2))
     assert fake_qlik.calls()[0][2:4] == ["--filter", 'subject eq "ACME\\\\o\'brien"']
@@ -334,8 +336,9 @@ def test_spaces(fake_qlik, target):
     fake_qlik.scenario([step("space_ls")])
     spaces = run(target.spaces())
     assert fake_qlik.calls() == [tgt_argv("space", "ls", "--limit", "10000")]
-    assert [(s.id, s.name, s.type) for s in spaces] == [(MANAGED, "Finance", "managed"), (SHARED, "Finance dev", "shared"),
-                                                         ("65b2c3d4e5f6a7b8c9d0e1f4", "Finance data", "data")]
+    assert [(s.id, s.name, s.type) for s in spaces] == [(MANAGED, "Finance", "managed"),
+                                                        (SHARED, "Finance dev", "shared"),
+                                                        ("65b2c3d4e5f6a7b8c9d0e1f4", "Finance data", "data")]
     assert spaces[0].actions == ("create", "read", "update", "delete", "publish")
     assert spaces[2].actions == ("read",)
 
@@ -434,7 +437,8 @@ def test_change_owner_returns_the_new_owner_id(fake_qlik, target):
     fake_qlik.scenario([step("change_owner")])
     owner = run(target.change_owner(CLOUD_APP, "8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c", "64a1f0c2e3b4d5f6a7b8c9d2"))
     assert fake_qlik.calls() == [tgt_argv("app", "object", "change-owner", "--appId", CLOUD_APP, "--objectId",
-                                          "8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c", "--ownerId", "64a1f0c2e3b4d5f6a7b8c9d2")]
+                                          "8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c",
+                                          "--ownerId", "64a1f0c2e3b4d5f6a7b8c9d2")]
     assert owner == fixture_json("change_owner")["attributes"]["ownerId"] == "64a1f0c2e3b4d5f6a7b8c9d2"
 
 
@@ -461,7 +465,8 @@ def test_move_to_managed_keeps_the_app_id_and_sets_the_origin(fake_qlik, target)
 
 # -- Target: engine ---------------------------------------------------------------------------------
 def test_list_objects_asks_each_engine_group(fake_qlik, target):
-    fake_qlik.scenario([step("app_object_ls"), step("app_bookmark_ls"), step("app_dimension_ls"), step("app_measure_ls")])
+    fake_qlik.scenario([step("app_object_ls"), step("app_bookmark_ls"), step("app_dimension_ls"),
+                        step("app_measure_ls")])
     rows = run(target.list_objects(CLOUD_APP, session="s1"))
     calls = fake_qlik.calls()
     assert calls == [tgt_argv("app", g, "ls", "--app", CLOUD_APP, "--no-data", "--headers", "X-Qlik-Session=s1")

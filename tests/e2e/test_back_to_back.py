@@ -13,7 +13,7 @@ PACED = ("--lookup", "listing", "--write-rate", "100", "--read-rate", "0", "--ra
 
 def _run(sim, app: str) -> int:
     proc = sim.spawn("run", app, *sim.common(), *PACED)
-    out, err = proc.communicate(timeout=300)
+    _out, err = proc.communicate(timeout=300)
     assert proc.returncode in (ExitCode.OK, ExitCode.UNMATCHED), err.decode()[-800:]
     return proc.returncode
 

@@ -14,7 +14,6 @@ import shlex
 import sqlite3
 import stat
 import unicodedata
-from pathlib import Path
 
 import pytest
 

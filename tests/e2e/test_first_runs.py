@@ -43,7 +43,8 @@ def test_export_is_deleted_after_the_move_and_made_again_when_needed(sim):
     assert list(exports.iterdir()) == []
     # a re-migration (--force) needs the QVF again: it is exported anew, then deleted again
     def exports_made() -> int:
-        return sum(1 for c in sim.calls() if c["argv"][:4] == ["qrs", "app", "export", "create"] and "--help" not in c["argv"])
+        return sum(1 for c in sim.calls()
+                   if c["argv"][:4] == ["qrs", "app", "export", "create"] and "--help" not in c["argv"])
 
     exported = exports_made()
     assert sim.migrate("run", *common, "--force").code == ExitCode.UNMATCHED
@@ -83,7 +84,7 @@ def test_quiet_prints_one_summary_of_what_did_not_succeed(sim):
 
 
 def test_without_a_terminal_stderr_carries_warnings_and_errors_only(sim, tmp_path):
-    code, out, err = _main(sim, "run", sim.app("sales"), *sim.common())
+    code, _out, err = _main(sim, "run", sim.app("sales"), *sim.common())
     assert code == ExitCode.UNMATCHED
     levels = {json.loads(line)["level"] for line in err.splitlines() if line.startswith("{")}
     assert levels <= {"warning", "error"}, levels
@@ -168,8 +169,9 @@ def test_a_handed_over_private_object_is_settled_whatever_the_engine_answers(sim
     assert res.code == ExitCode.UNMATCHED, res.out + res.err  # converged: only tleft is left
     with sqlite3.connect(sim.state_dir / "ledger.sqlite") as db:
         got = dict(db.execute("SELECT object_id, status FROM objects").fetchall())
-        evidence = {r[0] for r in db.execute("SELECT evidence FROM objects WHERE object_id IN (%s)"
-                                             % ",".join("?" * len(sent)), tuple(sent))}
+        marks = ",".join("?" * len(sent))
+        evidence = {r[0] for r in db.execute(f"SELECT evidence FROM objects WHERE object_id IN ({marks})",
+                                             tuple(sent))}
     assert {got[o] for o in sent} == {"done"}
     assert all("change-owner refused (403)" in e for e in evidence), evidence
     # a row an older run marked failed converges too

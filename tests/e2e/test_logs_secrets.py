@@ -40,6 +40,7 @@ def leaky_qlik(sim, t: dict[str, str]) -> None:
     body = json.dumps({"status": 403, "title": "Forbidden", "detail": f"token {jwt} may not change owners"})
     error = (f"Error: 403 Forbidden: PATCH /api/v1/apps/x/objects/y/actions/change-owner with "
              f"Authorization: Bearer {t['bearer']}, api_key={t['apikey']} and Cookie: _session={t['cookie']}")
+    debug = f"DEBUG request headers: Authorization: Bearer {t['bearer']}, X-Qlik-Xrfkey: {t['xrf']}"
     wrap = sim.tmp / "wrap"
     wrap.mkdir()
     (wrap / "qlik").write_text(f"""#!/bin/sh
@@ -56,7 +57,7 @@ case " $* " in
     {real} "$@"; rc=$?; printf 'api-key: %s\\n' {shlex.quote(jwt)}; exit $rc ;;
 esac
 {real} "$@"; rc=$?
-printf '%s\\n' {shlex.quote(f"DEBUG request headers: Authorization: Bearer {t['bearer']}, X-Qlik-Xrfkey: {t['xrf']}")} >&2
+printf '%s\\n' {shlex.quote(debug)} >&2
 exit $rc
 """)
     (wrap / "qlik").chmod(0o755)

@@ -81,7 +81,7 @@ def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     out = res.out
     assert "Sales Overview (" in out and "22 objects" in out
     assert any(line.split()[:4] == ["sheet", "1", "1", "1"] for line in out.splitlines())
-    assert f"ACME\\kwong" in out and f"({sim.info['cloud_users']['kwong']}) by email" in out
+    assert "ACME\\kwong" in out and f"({sim.info['cloud_users']['kwong']}) by email" in out
     assert "MISS ACME\\tleft" in out and "tom.left@acme.com" in out
     assert "a run makes 15 write calls" in out and "at least 6s at the write rate limit" in out
     assert "1 unmatched owners" in out
@@ -139,8 +139,8 @@ def test_on_unmatched_fail_stops_before_the_first_change(sim):
 
 
 # -- doctor ---------------------------------------------------------------------------------------
-CHECKS = ["qlik-cli", "qlik-cli flags", "context qseow", "context cloud", "source answers", "target answers", "ownership repair",
-          "shared space", "managed space", "export dir"]
+CHECKS = ["qlik-cli", "qlik-cli flags", "context qseow", "context cloud", "source answers", "target answers",
+          "ownership repair", "shared space", "managed space", "export dir"]
 
 
 def test_doctor_passes_one_line_per_check_and_changes_nothing(sim):

@@ -75,7 +75,8 @@ def test_unmatched_owner_is_handed_over_once_the_user_exists(sim):
     tleft = sim.info["qrs_users"]["tleft"]
     managed = next(a for a in sim.world.cloud_apps() if a["space_id"] == sim.info["spaces"]["Finance"])
     theirs = {o["engine_object_id"] for o in sim.world.qrs_objects(app) if o["owner_id"] == tleft and not o["approved"]}
-    assert theirs and all(o["owner_id"] == jane for o in sim.world.cloud_objects(managed["id"]) if o["object_id"] in theirs)
+    assert theirs and all(o["owner_id"] == jane
+                          for o in sim.world.cloud_objects(managed["id"]) if o["object_id"] in theirs)
 
 
 def test_several_apps_with_awkward_names_in_one_run(sim):
@@ -110,7 +111,7 @@ def test_verify_passes_after_run_and_catches_a_wrong_owner(sim):
                    capture_output=True)
     bad = sim.migrate("verify", app, *sim.common(spaces=False), "--csv", str(sim.tmp / "v.csv"))
     assert bad.code == ExitCode.MISMATCH
-    assert f"wrong-owner" in bad.out and community["object_id"] in bad.out
+    assert "wrong-owner" in bad.out and community["object_id"] in bad.out
     rows = (sim.tmp / "v.csv").read_text(encoding="utf-8").splitlines()
     assert rows[0].startswith("app_id,app_name,where,object_id")
     assert any(community["object_id"] in r and "wrong-owner" in r for r in rows)

@@ -33,10 +33,10 @@ TRACE_ID = "0123456789abcdef"
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the stdlib's name)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         self.server.seen.append(self.path)
         if url.path == "/api/v1/spaces":

@@ -42,11 +42,14 @@ class Served:
         return err
 
     def run_real(self, *args: str, context: str = "cloud") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([self.real, *args, "--context", context], env=self.real_env, capture_output=True, text=True, timeout=60)
+        return subprocess.run([self.real, *args, "--context", context], env=self.real_env,
+                              capture_output=True, text=True, timeout=60)
 
-    def run_sim(self, *args: str, context: str = "cloud", world: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run_sim(self, *args: str, context: str = "cloud",
+                world: Path | None = None) -> subprocess.CompletedProcess[str]:
         env = self.sim_env if world is None else {**self.sim_env, "QLIK_SIM_STATE": str(world)}
-        return subprocess.run([self.sim, *args, "--context", context], env=env, capture_output=True, text=True, timeout=60)
+        return subprocess.run([self.sim, *args, "--context", context], env=env,
+                              capture_output=True, text=True, timeout=60)
 
     def real_json(self, *args: str, context: str = "cloud") -> Any:
         out = self.run_real(*args, "--json", context=context)

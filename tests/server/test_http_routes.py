@@ -14,10 +14,12 @@ import api_specs
 import pytest
 from served import Served
 
-from qliksim import qvf, seed
+from qliksim import qvf
+from qliksim import seed
 from qliksim.store import World
 
-CLOUD, BOT, QRS = "eyJhbGciOiJFUzM4NCJ9.sim-cloud.sig", "eyJhbGciOiJFUzM4NCJ9.sim-bot.sig", "eyJhbGciOiJSUzI1NiJ9.sim-qrs.sig"
+CLOUD, BOT, QRS = ("eyJhbGciOiJFUzM4NCJ9.sim-cloud.sig", "eyJhbGciOiJFUzM4NCJ9.sim-bot.sig",
+                   "eyJhbGciOiJSUzI1NiJ9.sim-qrs.sig")
 XRF = "abcdefghij012345"
 
 
@@ -77,7 +79,8 @@ def test_qrs_apps_objects_users_count_and_export(site: Site) -> None:
     assert site.qrs(f"/app/{sales}")[1]["id"] == sales
     assert site.qrs("/app/count")[1] == {"value": len(apps)}
     status, objects, _ = site.qrs(f"/app/object/full?filter=app.id eq {sales}".replace(" ", "%20"))
-    assert status == 200 and {o["engineObjectId"] for o in objects} == {o["engine_object_id"] for o in World(site.served.world).qrs_objects(sales)}
+    assert (status == 200 and {o["engineObjectId"] for o in objects}
+            == {o["engine_object_id"] for o in World(site.served.world).qrs_objects(sales)})
     for obj in objects:
         _fits(obj, "AppObject")
     owners = site.qrs("/user/full")[1]
@@ -126,7 +129,8 @@ def test_temp_contents_import_change_owner_and_move(site: Site, tmp_path: Path) 
     app_id = app["attributes"]["id"]
     objects = World(site.served.world).cloud_objects(app_id)
     private = next(o for o in objects if not o["published"])
-    alice = next(u for u in World(site.served.world).cloud_users() if u["id"] not in (private["owner_id"],) and "svc" not in u["subject"]
+    alice = next(u for u in World(site.served.world).cloud_users()
+                 if u["id"] not in (private["owner_id"],) and "svc" not in u["subject"]
                  and "qlikbot" not in u["subject"])
     path = f"/api/v1/apps/{app_id}/objects/{private['object_id']}/actions/change-owner"
     status, changed, _ = site.call("POST", path, body={"ownerId": alice["id"]})
@@ -135,8 +139,10 @@ def test_temp_contents_import_change_owner_and_move(site: Site, tmp_path: Path) 
     # now alice's: the migration user may not take it back, the admin.apps bot may
     assert site.call("POST", path, body={"ownerId": private["owner_id"]})[0] == 403
     assert site.call("POST", path, BOT, body={"ownerId": private["owner_id"]})[0] == 200
-    copy = site.call("POST", f"/api/v1/apps/{app_id}/copy", body={"attributes": {"spaceId": spaces["Finance Dev"]}})[1]["attributes"]["id"]
-    status, moved, _ = site.call("POST", f"/api/v1/apps/{app_id}/publish", body={"spaceId": spaces["Finance"], "moveApp": True, "originAppId": copy})
+    copy = site.call("POST", f"/api/v1/apps/{app_id}/copy",
+                     body={"attributes": {"spaceId": spaces["Finance Dev"]}})[1]["attributes"]["id"]
+    status, moved, _ = site.call("POST", f"/api/v1/apps/{app_id}/publish",
+                                 body={"spaceId": spaces["Finance"], "moveApp": True, "originAppId": copy})
     assert status == 200 and moved["attributes"]["id"] == app_id and moved["attributes"]["originAppId"] == copy
     assert World(site.served.world).cloud_app(app_id)["space_id"] == spaces["Finance"]
     assert len(World(site.served.world).cloud_objects(app_id)) == len(objects)  # a move keeps every object

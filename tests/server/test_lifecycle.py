@@ -1,14 +1,14 @@
 """`qlik-sim serve` binds loopback only, stops on SIGTERM and when its parent dies; `qlik-sim contexts`."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from qliksim import admin, seed
+from qliksim import admin
+from qliksim import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,9 +29,11 @@ def _gone(pid: int, seconds: float) -> bool:
 def test_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
     seed.demo(tmp_path / "w.db")
     # The parent prints the server's pid and URL, then waits; SIGKILL gives it no chance to clean up.
-    code = ("import subprocess,sys; p=subprocess.Popen([sys.executable,'-m','qliksim.admin','serve','--state',sys.argv[1]],"
+    code = ("import subprocess,sys; "
+            "p=subprocess.Popen([sys.executable,'-m','qliksim.admin','serve','--state',sys.argv[1]],"
             "stdout=subprocess.PIPE,text=True); print(p.pid, p.stdout.readline().strip(), flush=True); p.wait()")
-    parent = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "w.db")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    parent = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "w.db")],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert parent.stdout is not None
     pid, url = parent.stdout.readline().split()
     assert url.startswith("http://127.0.0.1:")

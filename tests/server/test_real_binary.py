@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from served import Served, without_times
+from served import Served
+from served import without_times
 
-from qliksim import faults, seed
+from qliksim import faults
+from qliksim import seed
 from qliksim.store import World
 
 
@@ -37,8 +39,8 @@ def pair(real_qlik_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     seed.demo(tmp / "twin.db")
     served = Served(tmp / "served.db", real_qlik_bin, tmp)
     qvf = tmp / "sales.qvf"
-    out = served.run_sim("qrs", "app", "export", "create", info["apps"]["sales"], "--exportScope", "all", "--output-file", str(qvf),
-                         context="qseow", world=tmp / "twin.db")
+    out = served.run_sim("qrs", "app", "export", "create", info["apps"]["sales"], "--exportScope", "all",
+                         "--output-file", str(qvf), context="qseow", world=tmp / "twin.db")
     assert out.returncode == 0, out.stderr
     try:
         yield Pair(served, tmp / "twin.db", info, qvf)
@@ -76,23 +78,29 @@ def test_import_copy_get_and_items_answer_as_the_simulator(pair: Pair) -> None:
     items = pair.real("item", "ls", "--spaceId", shared)
     assert {i["resourceId"] for i in items} == {app_id, pair.apps["copy"]}
     assert without_times(items) == without_times(pair.sim("app", "ls", "--spaceId", shared))
-    assert [o["object_id"] for o in World(pair.served.world).cloud_objects(app_id)] == [o["object_id"] for o in World(pair.twin).cloud_objects(app_id)]
+    assert ([o["object_id"] for o in World(pair.served.world).cloud_objects(app_id)]
+            == [o["object_id"] for o in World(pair.twin).cloud_objects(app_id)])
 
 
 def test_engine_object_ls_layout_and_build_answer_as_the_simulator(pair: Pair) -> None:
     app_id = pair.apps["imported"]
     listed = pair.real("app", "object", "ls", "--app", app_id)
     # qlik-cli sorts what the engine lists; the simulator keeps the world's order
-    assert sorted(listed, key=lambda o: o["qId"]) == sorted(pair.sim("app", "object", "ls", "--app", app_id), key=lambda o: o["qId"])
+    assert (sorted(listed, key=lambda o: o["qId"])
+            == sorted(pair.sim("app", "object", "ls", "--app", app_id), key=lambda o: o["qId"]))
     assert len(listed) > 5
     bookmarks = pair.real("app", "bookmark", "ls", "--app", app_id)
-    assert sorted(b["qId"] for b in bookmarks) == sorted(b["qId"] for b in pair.sim("app", "bookmark", "ls", "--app", app_id))
+    assert (sorted(b["qId"] for b in bookmarks)
+            == sorted(b["qId"] for b in pair.sim("app", "bookmark", "ls", "--app", app_id)))
     oid = listed[0]["qId"]
-    assert pair.real("app", "object", "layout", oid, "--app", app_id) == pair.sim("app", "object", "layout", oid, "--app", app_id)
+    assert (pair.real("app", "object", "layout", oid, "--app", app_id)
+            == pair.sim("app", "object", "layout", oid, "--app", app_id))
     # unpublish + remove without saving + build --no-reload: the same objects are gone in both worlds
-    community = next(o["object_id"] for o in World(pair.twin).cloud_objects(app_id) if o["published"] and not o["approved"] and o["type"] == "sheet")
+    community = next(o["object_id"] for o in World(pair.twin).cloud_objects(app_id)
+                     if o["published"] and not o["approved"] and o["type"] == "sheet")
     for binary in (pair.served.run_real, lambda *a: pair.served.run_sim(*a, world=pair.twin)):
-        for args in (("app", "object", "unpublish", community, "--app", app_id), ("app", "object", "rm", community, "--app", app_id),
+        for args in (("app", "object", "unpublish", community, "--app", app_id),
+                     ("app", "object", "rm", community, "--app", app_id),
                      ("app", "build", "--app", app_id, "--no-reload")):
             out = binary(*args)
             assert out.returncode == 0, out.stderr
@@ -120,7 +128,8 @@ def test_rate_limit_answers_429_with_retry_after(pair: Pair) -> None:
     assert pair.served.run_real("space", "ls").returncode == 0
     limited = pair.served.run_real("space", "ls")
     assert limited.returncode == 1 and "429" in limited.stderr
-    req = urllib.request.Request(f"{pair.served.url}/api/v1/spaces", headers={"Authorization": "Bearer eyJhbGciOiJFUzM4NCJ9.sim-cloud.sig"})
+    req = urllib.request.Request(f"{pair.served.url}/api/v1/spaces",
+                                 headers={"Authorization": "Bearer eyJhbGciOiJFUzM4NCJ9.sim-cloud.sig"})
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=10)
     assert info.value.code == 429
@@ -141,7 +150,8 @@ def test_after_a_migration_the_real_binary_lists_the_migrated_objects(real_qlik_
     env = {**os.environ, "QLIK_SIM_STATE": str(world), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     run = subprocess.run([sys.executable, "-m", "qlikcli_py", "--log-level", "warning", "run", info["apps"]["sales"],
                           "--source-context", "qseow", "--target-context", "cloud", "--shared-space", "Finance Dev",
-                          "--managed-space", "Finance", "--state-dir", str(tmp_path / "state"), "--write-rate", "0", "--read-rate", "0"],
+                          "--managed-space", "Finance", "--state-dir", str(tmp_path / "state"),
+                          "--write-rate", "0", "--read-rate", "0"],
                          env=env, capture_output=True, text=True, timeout=240)
     assert run.returncode in (0, 4), run.stderr
     managed = next(s["id"] for s in World(world).spaces() if s["name"] == "Finance")

@@ -13,7 +13,9 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "rehearse"
 def test_refuses_the_real_1_4_0_with_one_clear_line(real_qlik_bin: Path) -> None:
     out = subprocess.run([sys.executable, str(SCRIPT), str(real_qlik_bin)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == [f"rehearse: {real_qlik_bin} is qlik-cli 1.4.0; qlik-migrate needs 2.24.0 or later (https://qlik.dev/toolkits/qlik-cli/)"]
+    assert out.stderr.strip().splitlines() == [
+        f"rehearse: {real_qlik_bin} is qlik-cli 1.4.0; "
+        "qlik-migrate needs 2.24.0 or later (https://qlik.dev/toolkits/qlik-cli/)"]
 
 
 def test_passes_end_to_end_with_the_simulator_standing_in(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from qliksim import qlik, seed
+from qliksim import qlik
+from qliksim import seed
 from qliksim.admin import install_bin
 
 

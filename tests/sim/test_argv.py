@@ -6,20 +6,25 @@ from typing import Any
 
 import pytest
 
-from qliksim.argv import Help, parse
+from qliksim.argv import Help
+from qliksim.argv import parse
 from qliksim.errors import UsageError
 
 
 def test_flag_forms_are_equivalent() -> None:
-    a = parse(["qrs", "app", "export", "create", "X", "--exportScope", "all", "--skipdata=true", "--output-file", "f.qvf", "--json", "--context", "s"])
-    b = parse(["qrs", "app", "export", "create", "--exportscope=all", "--skipdata", "--output-file=f.qvf", "X", "--json=true", "--context=s"])
+    a = parse(["qrs", "app", "export", "create", "X", "--exportScope", "all", "--skipdata=true",
+               "--output-file", "f.qvf", "--json", "--context", "s"])
+    b = parse(["qrs", "app", "export", "create", "--exportscope=all", "--skipdata", "--output-file=f.qvf", "X",
+               "--json=true", "--context=s"])
     assert a.cmd.path == b.cmd.path == "qrs app export create"
-    assert a.flags == b.flags == {"exportScope": "all", "skipdata": True, "output-file": "f.qvf", "json": True, "context": "s"}
+    assert a.flags == b.flags == {"exportScope": "all", "skipdata": True, "output-file": "f.qvf", "json": True,
+                                  "context": "s"}
     assert a.args == b.args == ["X"]
 
 
 def test_root_flags_before_the_command_and_shorthands() -> None:
-    inv = parse(["--context", "cloud", "app", "object", "ls", "-a", "APP", "-q", "--headers", "X-Qlik-Session=s1,Authorization=Bearer x"])
+    inv = parse(["--context", "cloud", "app", "object", "ls", "-a", "APP", "-q",
+                 "--headers", "X-Qlik-Session=s1,Authorization=Bearer x"])
     assert inv.cmd.path == "app object ls"
     assert inv.flags["app"] == "APP" and inv.flags["quiet"] is True and inv.flags["context"] == "cloud"
     assert inv.flags["headers"] == {"X-Qlik-Session": "s1", "Authorization": "Bearer x"}
@@ -44,8 +49,10 @@ def test_bool_false_and_int_flags() -> None:
         (["app", "get"], "accepts 1 arg(s), received 0"),
         (["app", "ls", "extra"], 'unknown command "extra" for "qlik app ls"'),
         (["app", "object", "rm", "--app", "A"], "requires at least 1 arg(s), only received 0"),
-        (["app", "ls", "--limit", "ten"], 'invalid argument "ten" for "--limit" flag: strconv.ParseInt: parsing "ten": invalid syntax'),
-        (["app", "ls", "--json=yes"], 'invalid argument "yes" for "--json" flag: strconv.ParseBool: parsing "yes": invalid syntax'),
+        (["app", "ls", "--limit", "ten"],
+         'invalid argument "ten" for "--limit" flag: strconv.ParseInt: parsing "ten": invalid syntax'),
+        (["app", "ls", "--json=yes"],
+         'invalid argument "yes" for "--json" flag: strconv.ParseBool: parsing "yes": invalid syntax'),
         (["app", "ls", "--spaceId"], "flag needs an argument: --spaceId"),
         (["context", "get", "a", "b"], "accepts at most 1 arg(s), received 2"),
     ],
@@ -76,7 +83,9 @@ def test_cli_errors_print_like_the_real_binary(demo: dict[str, Any], run: Any) -
     assert (r.code, r.err) == (0, "") and r.out.startswith("Usage:\n  qlik app [flags]\n  qlik app [command]\n")
     r = run("frob")
     assert (r.code, r.out) == (1, "")
-    assert r.err == 'Error: unknown command "frob" for "qlik"\nRun \'qlik --help\' for usage.\nunknown command "frob" for "qlik"\n'
+    assert r.err == ('Error: unknown command "frob" for "qlik"\n'
+                     "Run 'qlik --help' for usage.\n"
+                     'unknown command "frob" for "qlik"\n')
     r = run("app", "get", "x", context="nope")
     assert (r.code, r.out, r.err) == (1, "", '{\n  "error": "server URL not specified\\n"\n}\n\n')
     r = run("app", "get", "x", "--bogus", context="cloud")

@@ -6,22 +6,26 @@ import pathlib
 from typing import Any
 
 import pytest
-
 from api_specs import cloud_types
+
 from qliksim.store import World
 
 from .conftest import object_by_state
 
 
-def export_all(run: Any, demo: dict[str, Any], tmp_path: pathlib.Path, app: str = "sales", scope: str = "all") -> pathlib.Path:
+def export_all(run: Any, demo: dict[str, Any], tmp_path: pathlib.Path, app: str = "sales",
+               scope: str = "all") -> pathlib.Path:
     target = tmp_path / f"{app}-{scope}.qvf"
-    r = run("qrs", "app", "export", "create", demo["apps"][app], "--exportScope", scope, "--output-file", str(target), context="qseow")
+    r = run("qrs", "app", "export", "create", demo["apps"][app], "--exportScope", scope,
+            "--output-file", str(target), context="qseow")
     assert r.code == 0, r
     return target
 
 
-def import_app(run: Any, demo: dict[str, Any], qvf: pathlib.Path, context: str = "cloud", space: str = "Finance Dev") -> dict[str, Any]:
-    r = run("app", "import", "--file", str(qvf), "--spaceId", demo["spaces"][space], "--name", "Sales Overview", "--resumable", context=context)
+def import_app(run: Any, demo: dict[str, Any], qvf: pathlib.Path, context: str = "cloud",
+               space: str = "Finance Dev") -> dict[str, Any]:
+    r = run("app", "import", "--file", str(qvf), "--spaceId", demo["spaces"][space], "--name", "Sales Overview",
+            "--resumable", context=context)
     assert r.code == 0, r
     return r.json()  # type: ignore[no-any-return]
 
@@ -89,10 +93,12 @@ def test_app_get_and_ls(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) 
     listed = run("app", "ls", "--spaceId", demo["spaces"]["Finance Dev"], "--limit", "100", context="cloud").json()
     assert sorted(i["resourceId"] for i in listed) == sorted(ids)
     item = listed[0]
-    assert item["resourceType"] == "app" and item["id"] != item["resourceId"] and item["resourceCreatedAt"].endswith("Z")
+    assert (item["resourceType"] == "app" and item["id"] != item["resourceId"]
+            and item["resourceCreatedAt"].endswith("Z"))
     assert item["ownerId"] == item["creatorId"] == demo["cloud_identity"]
     assert run("app", "ls", "--spaceId", demo["spaces"]["Sandbox"], context="cloud").json() == []
-    quiet = run("app", "ls", "--spaceId", demo["spaces"]["Finance Dev"], "--limit", "3", "-q", context="cloud").out.split()
+    quiet = run("app", "ls", "--spaceId", demo["spaces"]["Finance Dev"], "--limit", "3", "-q",
+                context="cloud").out.split()
     assert len(quiet) == 3 and set(quiet) <= set(ids)
     raw = run("app", "ls", "--raw", "--limit", "5", context="cloud").json()
     assert len(raw["data"]) == 5 and "next" in raw["links"]
@@ -106,17 +112,20 @@ def test_copy_keeps_ids_drops_others_private_objects(demo: dict[str, Any], run: 
     # Hand the source's private sheet to Jane: after that it is someone else's private object.
     private_sheet = object_by_state(demo, "sales", "sheet", "private")["engineObjectId"]
     jane = demo["cloud_users"]["jdoe"]
-    assert run("app", "object", "change-owner", "--appId", src, "--objectId", private_sheet, "--ownerId", jane, context="cloud").code == 0
+    assert run("app", "object", "change-owner", "--appId", src, "--objectId", private_sheet, "--ownerId", jane,
+               context="cloud").code == 0
     r = run("app", "copy", src, "--attributes-name", "Sales Overview (dev)", context="cloud")
     assert r.code == 0, r
     copy = r.json()["attributes"]
-    assert copy["id"] != src and copy["name"] == "Sales Overview (dev)" and copy["spaceId"] == demo["spaces"]["Finance Dev"]
+    assert (copy["id"] != src and copy["name"] == "Sales Overview (dev)"
+            and copy["spaceId"] == demo["spaces"]["Finance Dev"])
     copied = states(world, copy["id"])
     source = states(world, src)
     assert private_sheet not in copied and set(copied) == set(source) - {private_sheet}
     assert {owner for owner, _, _ in copied.values()} == {demo["cloud_identity"]}
     assert all(copied[o][1:] == source[o][1:] for o in copied)  # states kept
-    other = run("app", "copy", src, "--attributes-spaceId", demo["spaces"]["Sandbox"], context="cloud").json()["attributes"]
+    other = run("app", "copy", src, "--attributes-spaceId", demo["spaces"]["Sandbox"],
+                context="cloud").json()["attributes"]
     assert other["name"] == "Sales Overview" and other["spaceId"] == demo["spaces"]["Sandbox"]
 
 
@@ -126,7 +135,8 @@ def test_publish_move_keeps_id_and_objects(demo: dict[str, Any], run: Any, tmp_p
     world = World(demo["path"])
     jane = demo["cloud_users"]["jdoe"]
     community_sheet = object_by_state(demo, "sales", "sheet", "community")["engineObjectId"]
-    run("app", "object", "change-owner", "--appId", app, "--objectId", community_sheet, "--ownerId", jane, context="cloud")
+    run("app", "object", "change-owner", "--appId", app, "--objectId", community_sheet, "--ownerId", jane,
+        context="cloud")
     before = states(world, app)
     managed = demo["spaces"]["Finance"]
     r = run("app", "publish", "create", app, "--spaceId", managed, "--moveApp", "--originAppId", copy, context="cloud")
@@ -137,7 +147,8 @@ def test_publish_move_keeps_id_and_objects(demo: dict[str, Any], run: Any, tmp_p
     assert len([a for a in world.cloud_apps()]) == 2
 
 
-def test_plain_publish_makes_a_new_app_with_base_objects(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+def test_plain_publish_makes_a_new_app_with_base_objects(demo: dict[str, Any], run: Any,
+                                                         tmp_path: pathlib.Path) -> None:
     app = import_app(run, demo, export_all(run, demo, tmp_path))["attributes"]["id"]
     r = run("app", "publish", "create", app, "--spaceId", demo["spaces"]["Finance"], context="cloud")
     assert r.code == 0, r
@@ -172,7 +183,8 @@ def test_change_owner_rules(demo: dict[str, Any], run: Any, tmp_path: pathlib.Pa
     jane, alex = demo["cloud_users"]["jdoe"], demo["cloud_users"]["asmith"]
 
     def change(obj: str, owner: str, context: str = "cloud", app_id: str = app) -> Any:
-        return run("app", "object", "change-owner", "--appId", app_id, "--objectId", obj, "--ownerId", owner, context=context)
+        return run("app", "object", "change-owner", "--appId", app_id, "--objectId", obj, "--ownerId", owner,
+                   context=context)
 
     r = change(sheet, jane)
     assert r.code == 0, r

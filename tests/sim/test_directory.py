@@ -6,7 +6,8 @@ import sqlite3
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from qliksim import scim_filter
@@ -18,7 +19,8 @@ def scim_quote(value: str) -> str:
 
 
 def test_user_me_count_get(demo: dict[str, Any], run: Any) -> None:
-    assert run("user", "me", context="cloud-bot").json()["assignedScopes"] == ["admin.apps", "admin_classic", "user_default"]
+    assert (run("user", "me", context="cloud-bot").json()["assignedScopes"]
+            == ["admin.apps", "admin_classic", "user_default"])
     assert run("user", "me", "-q", context="cloud").out == demo["cloud_identity"] + "\n"
     total = run("user", "count", context="cloud").json()["total"]
     assert total == 16
@@ -40,7 +42,8 @@ def test_user_ls_pages_and_fields(demo: dict[str, Any], run: Any) -> None:
         ('subject eq "acme\\\\jdoe"', set()),  # subject is exact
         ('subject co "jdoe"', {"ACME\\jdoe", "ACME\\jdoe.old"}),
         ('subject co "JDOE" and status eq "active"', {"ACME\\jdoe"}),
-        ('(subject eq "ACME\\\\jdoe" or subject eq "ACME\\\\asmith") and not status eq "disabled"', {"ACME\\jdoe", "ACME\\asmith"}),
+        ('(subject eq "ACME\\\\jdoe" or subject eq "ACME\\\\asmith") and not status eq "disabled"',
+         {"ACME\\jdoe", "ACME\\asmith"}),
         ('subject eq "ACME\\\\nobody"', set()),
     ],
 )
@@ -65,7 +68,8 @@ def test_user_filters(demo: dict[str, Any], run: Any, flt: str, subjects: set[st
 def test_invalid_user_filters(demo: dict[str, Any], run: Any, flt: str) -> None:
     r = run("user", "ls", "--filter", flt, context="cloud")
     assert r.code == 1 and r.http.startswith("400 Bad Request\n")
-    assert r.out == "" and r.error() == {"title": "Bad Request", "code": "HTTP-400", "detail": "invalid filter", "status": "400"}
+    assert r.out == "" and r.error() == {"title": "Bad Request", "code": "HTTP-400", "detail": "invalid filter",
+                                         "status": "400"}
 
 
 @settings(max_examples=150, deadline=None)
@@ -96,7 +100,8 @@ def test_space_ls_and_get(demo: dict[str, Any], run: Any) -> None:
     assert {s["name"] for s in fuzzy} == {"Finance Dev", "Finance", "Finance Data"}
     exact = run("space", "ls", "--filter", 'name eq "Finance"', context="cloud").json()
     assert [s["id"] for s in exact] == [spaces["Finance"]] and exact[0]["type"] == "managed"
-    assert {s["name"] for s in run("space", "ls", "--type", "shared", context="cloud").json()} == {"Finance Dev", "Sandbox"}
+    assert ({s["name"] for s in run("space", "ls", "--type", "shared", context="cloud").json()}
+            == {"Finance Dev", "Sandbox"})
     assert len(run("space", "ls", "--limit", "2", context="cloud").json()) == 2
     space = run("space", "get", spaces["Finance Dev"], context="cloud").json()
     assert space["type"] == "shared" and space["links"]["self"]["href"].endswith(spaces["Finance Dev"])

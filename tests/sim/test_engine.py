@@ -10,7 +10,8 @@ import pytest
 from qliksim.store import World
 
 from .conftest import object_by_state
-from .test_cloud_apps import export_all, import_app
+from .test_cloud_apps import export_all
+from .test_cloud_apps import import_app
 
 
 @pytest.fixture
@@ -21,7 +22,8 @@ def app(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> str:
     for obj in demo["objects"]["sales"]:
         owner = demo["cloud_users"].get(obj["owner"])
         if owner:
-            r = run("app", "object", "change-owner", "--appId", app_id, "--objectId", obj["engineObjectId"], "--ownerId", owner, context="cloud-bot")
+            r = run("app", "object", "change-owner", "--appId", app_id, "--objectId", obj["engineObjectId"],
+                    "--ownerId", owner, context="cloud-bot")
             assert r.code == 0, r
     return app_id
 
@@ -55,7 +57,8 @@ def test_layout(demo: dict[str, Any], run: Any, app: str) -> None:
     layout = run("app", "object", "layout", community["engineObjectId"], "--app", app, context="cloud").json()
     assert layout["qInfo"] == {"qId": community["engineObjectId"], "qType": "sheet"}
     assert layout["qMeta"]["published"] is True and layout["qMeta"]["approved"] is False
-    assert layout["qMeta"]["ownerId"] == demo["cloud_users"][community["owner"]] and layout["title"] == community["title"]
+    assert (layout["qMeta"]["ownerId"] == demo["cloud_users"][community["owner"]]
+            and layout["title"] == community["title"])
     r = run("app", "object", "layout", private["engineObjectId"], "--app", app, context="cloud")
     assert (r.code, r.err) == (1, "Error: 5 GENERIC ACCESS DENIED\n")
     r = run("app", "object", "layout", "nope", "--app", app, context="cloud")
@@ -70,7 +73,8 @@ def test_unpublish_and_rm(demo: dict[str, Any], run: Any, app: str) -> None:
     world = World(demo["path"])
     community = object_by_state(demo, "sales", "sheet", "community")["engineObjectId"]
     # The migration user does not own it: no unpublish, no rm.
-    assert run("app", "object", "unpublish", community, "--app", app, context="cloud").err.startswith("Error: 5 GENERIC ACCESS DENIED")
+    assert run("app", "object", "unpublish", community, "--app", app,
+               context="cloud").err.startswith("Error: 5 GENERIC ACCESS DENIED")
     r = run("app", "object", "rm", community, "--app", app, "--no-save", context="cloud-bot")
     assert r.code == 1 and r.err.startswith("Error: 5 GENERIC ACCESS DENIED") and "published" in r.err
     r = run("app", "object", "unpublish", community, "--app", app, context="cloud-bot")
@@ -87,7 +91,8 @@ def test_unpublish_and_rm(demo: dict[str, Any], run: Any, app: str) -> None:
 
 
 def test_rm_is_all_or_nothing(demo: dict[str, Any], run: Any, app: str) -> None:
-    private = [o["engineObjectId"] for o in demo["objects"]["sales"] if o["state"] == "private" and o["type"] in ("sheet", "story")]
+    private = [o["engineObjectId"] for o in demo["objects"]["sales"]
+               if o["state"] == "private" and o["type"] in ("sheet", "story")]
     base = object_by_state(demo, "sales", "sheet", "base")["engineObjectId"]
     r = run("app", "object", "rm", *private, base, "--app", app, context="cloud-bot")
     assert r.code == 1

@@ -12,12 +12,14 @@ from qliksim import faults
 from qliksim.store import World
 
 from .conftest import object_by_state
-from .test_cloud_apps import export_all, import_app
+from .test_cloud_apps import export_all
+from .test_cloud_apps import import_app
 
 
 def test_configure_validates_and_resets(demo: dict[str, Any]) -> None:
     knobs = faults.configure(demo["path"], latency=0.2, rate_write=(20, 6), fault_tiers=["write"], export_enospc=True)
-    assert (knobs["latency"], knobs["rate_write"], knobs["fault_tiers"], knobs["export_enospc"]) == (0.2, "20/6", "write", 1.0)
+    assert ((knobs["latency"], knobs["rate_write"], knobs["fault_tiers"], knobs["export_enospc"])
+            == (0.2, "20/6", "write", 1.0))
     for bad in ({"nope": 1}, {"fail_5xx": 2}, {"rate_read": "20"}, {"fault_tiers": "cosmic"}):
         with pytest.raises(ValueError):
             faults.configure(demo["path"], **bad)
@@ -74,7 +76,8 @@ def test_applied_but_failed_applies_the_change(demo: dict[str, Any], run: Any, t
     assert run("app", "copy", app, context="cloud").code == 1
     assert len(World(demo["path"]).cloud_apps()) == before + 1  # the copy exists anyway
     assert run("app", "get", app, context="cloud").code == 0  # reads are not mutating
-    assert {c.get("fault") for c in World(demo["path"]).calls() if c.get("command") == "app copy"} & {"applied_but_failed", "applied_but_failed+hang"}
+    copy_faults = {c.get("fault") for c in World(demo["path"]).calls() if c.get("command") == "app copy"}
+    assert copy_faults & {"applied_but_failed", "applied_but_failed+hang"}
 
 
 def test_warnings_go_to_stderr_on_success(demo: dict[str, Any], run: Any) -> None:

@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from qliksim import faults
-from qliksim.output import dumps, json_line
+from qliksim.output import dumps
+from qliksim.output import json_line
 from qliksim.qlik import redact
 from qliksim.store import World
 
@@ -61,7 +62,8 @@ def test_json_line_matches_json() -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--headers", "Authorization=Bearer abc,X-Qlik-Session=s"], ["--headers", "Authorization=***,X-Qlik-Session=s"]),
+        (["--headers", "Authorization=Bearer abc,X-Qlik-Session=s"],
+         ["--headers", "Authorization=***,X-Qlik-Session=s"]),
         (["--headers=authorization=Bearer abc"], ["--headers=authorization=***"]),
         (["--api-key", "k", "--oauth-client-secret=s"], ["--api-key", "***", "--oauth-client-secret=***"]),
     ],

@@ -24,7 +24,8 @@ def sha(path: str) -> str:
 
 def spawn(qlik_bin: pathlib.Path, demo: dict[str, Any], *argv: str, context: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "QLIK_SIM_STATE": demo["path"]}
-    return subprocess.Popen([str(qlik_bin), *argv, "--json", "--context", context], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen([str(qlik_bin), *argv, "--json", "--context", context], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def finish(p: subprocess.Popen[bytes]) -> Result:
@@ -32,10 +33,12 @@ def finish(p: subprocess.Popen[bytes]) -> Result:
     return Result(p.returncode, out, err)
 
 
-def test_installed_bin_runs_without_the_package_on_the_path(qlik_bin: pathlib.Path, demo: dict[str, Any], tmp_path: pathlib.Path) -> None:
+def test_installed_bin_runs_without_the_package_on_the_path(qlik_bin: pathlib.Path, demo: dict[str, Any],
+                                                            tmp_path: pathlib.Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"QLIK_SIM_STATE": demo["path"]}
     done = subprocess.run([str(qlik_bin), "version"], capture_output=True, env=env, cwd=tmp_path, timeout=30)
-    assert (done.returncode, done.stdout, done.stderr) == (0, b"version: 2.24.0\tbranch: \tcommit: 51a7e0c0ffee5eed51a7e0c0ffee5eed51a7e0c0\n", b"")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0, b"version: 2.24.0\tbranch: \tcommit: 51a7e0c0ffee5eed51a7e0c0ffee5eed51a7e0c0\n", b"")
     first_line = qlik_bin.read_text().splitlines()[0]
     assert first_line.startswith("#!/") and "python" in first_line
 
@@ -50,13 +53,17 @@ def test_start_up_is_lean(qlik_bin: pathlib.Path, demo: dict[str, Any]) -> None:
     assert statistics.median(times) < 0.25, times  # ~35 ms on the dev box; generous for CI
 
 
-def test_read_only_calls_leave_the_world_byte_identical(proc: Any, demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+def test_read_only_calls_leave_the_world_byte_identical(proc: Any, demo: dict[str, Any], run: Any,
+                                                        tmp_path: pathlib.Path) -> None:
     # Set up some Cloud state first (writes), then fingerprint.
     qvf = tmp_path / "sales.qvf"
-    assert run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all", "--output-file", str(qvf), context="qseow").code == 0
-    app = run("app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"], context="cloud").json()["attributes"]["id"]
+    assert run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all",
+               "--output-file", str(qvf), context="qseow").code == 0
+    app = run("app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"],
+              context="cloud").json()["attributes"]["id"]
     private = next(o["engineObjectId"] for o in demo["objects"]["sales"] if o["state"] == "private")
-    run("app", "object", "change-owner", "--appId", app, "--objectId", private, "--ownerId", demo["cloud_users"]["jdoe"], context="cloud")
+    run("app", "object", "change-owner", "--appId", app, "--objectId", private,
+        "--ownerId", demo["cloud_users"]["jdoe"], context="cloud")
     before = sha(demo["path"])
     calls = [
         (("version",), None),
@@ -78,7 +85,8 @@ def test_read_only_calls_leave_the_world_byte_identical(proc: Any, demo: dict[st
         (("app", "object", "layout", private, "--app", app), "cloud"),  # 5 GENERIC ACCESS DENIED
         (("app", "get", "missing"), "cloud"),  # 404
         (("user", "ls", "--filter", 'subject eq "A\\x"'), "cloud"),  # 400
-        (("app", "object", "change-owner", "--appId", app, "--objectId", private, "--ownerId", demo["cloud_users"]["asmith"]), "cloud"),  # 403
+        (("app", "object", "change-owner", "--appId", app, "--objectId", private,
+          "--ownerId", demo["cloud_users"]["asmith"]), "cloud"),  # 403
         (("qrs", "app", "count"), "cloud"),  # wrong server type
     ]
     for argv, context in calls:
@@ -97,14 +105,18 @@ def test_latency_overlaps_across_parallel_callers(qlik_bin: pathlib.Path, demo: 
     assert elapsed < 0.6 * 8 / 2, elapsed  # serial would take 4.8 s
 
 
-def test_parallel_change_owner_processes_leave_a_consistent_world(qlik_bin: pathlib.Path, demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+def test_parallel_change_owner_processes_leave_a_consistent_world(qlik_bin: pathlib.Path, demo: dict[str, Any],
+                                                                  run: Any, tmp_path: pathlib.Path) -> None:
     qvf = tmp_path / "sales.qvf"
-    run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all", "--output-file", str(qvf), context="qseow")
-    app = run("app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"], context="cloud-bot").json()["attributes"]["id"]
+    run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all",
+        "--output-file", str(qvf), context="qseow")
+    app = run("app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"],
+              context="cloud-bot").json()["attributes"]["id"]
     users = list(demo["cloud_users"].values())
     targets = {o["engineObjectId"]: users[i % len(users)] for i, o in enumerate(demo["objects"]["sales"][:16])}
     procs = [
-        spawn(qlik_bin, demo, "app", "object", "change-owner", "--appId", app, "--objectId", oid, "--ownerId", uid, context="cloud-bot")
+        spawn(qlik_bin, demo, "app", "object", "change-owner", "--appId", app, "--objectId", oid, "--ownerId", uid,
+              context="cloud-bot")
         for oid, uid in targets.items()
     ]
     results = [finish(p) for p in procs]
@@ -115,12 +127,15 @@ def test_parallel_change_owner_processes_leave_a_consistent_world(qlik_bin: path
     assert len([c for c in World(demo["path"]).calls() if c.get("command") == "app object change-owner"]) == 16
 
 
-def test_sigkill_mid_call_leaves_the_world_consistent(qlik_bin: pathlib.Path, demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+def test_sigkill_mid_call_leaves_the_world_consistent(qlik_bin: pathlib.Path, demo: dict[str, Any], run: Any,
+                                                      tmp_path: pathlib.Path) -> None:
     qvf = tmp_path / "sales.qvf"
-    run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all", "--output-file", str(qvf), context="qseow")
+    run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all",
+        "--output-file", str(qvf), context="qseow")
     procs = []
     for delay in (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.3):
-        p = spawn(qlik_bin, demo, "app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"], context="cloud")
+        p = spawn(qlik_bin, demo, "app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"],
+                  context="cloud")
         procs.append((p, delay))
     start = time.monotonic()
     for p, delay in procs:
@@ -137,7 +152,8 @@ def test_sigkill_mid_call_leaves_the_world_consistent(qlik_bin: pathlib.Path, de
     assert run("app", "ls", "--limit", "100", context="cloud").code == 0  # still usable (hot journal rolled back)
 
 
-def test_a_hang_is_killed_by_the_callers_timeout_after_committing(qlik_bin: pathlib.Path, demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
+def test_a_hang_is_killed_by_the_callers_timeout_after_committing(qlik_bin: pathlib.Path, demo: dict[str, Any],
+                                                                  run: Any, tmp_path: pathlib.Path) -> None:
     qvf = tmp_path / "sales.qvf"
     run("qrs", "app", "export", "create", demo["apps"]["sales"], "--output-file", str(qvf), context="qseow")
     faults.configure(demo["path"], applied_but_failed=1.0, hang_seconds=60, fault_tiers="write", seed=3)
@@ -146,7 +162,8 @@ def test_a_hang_is_killed_by_the_callers_timeout_after_committing(qlik_bin: path
     for _ in range(12):
         try:
             done = subprocess.run(
-                [str(qlik_bin), "app", "import", "--file", str(qvf), "--json", "--context", "cloud"], capture_output=True, env=env, timeout=1.5
+                [str(qlik_bin), "app", "import", "--file", str(qvf), "--json", "--context", "cloud"],
+                capture_output=True, env=env, timeout=1.5,
             )
             assert done.returncode == 1 and done.stderr.startswith(b'{\n  "": "503 Service Unavailable"\n}\n\n')
         except subprocess.TimeoutExpired:
@@ -154,4 +171,5 @@ def test_a_hang_is_killed_by_the_callers_timeout_after_committing(qlik_bin: path
     else:
         raise AssertionError("no call hung")
     apps = World(demo["path"]).cloud_apps()
-    assert apps and all(len(World(demo["path"]).cloud_objects(a["id"])) == 8 for a in apps)  # approved scope: 8 base objects
+    # approved scope: 8 base objects
+    assert apps and all(len(World(demo["path"]).cloud_objects(a["id"])) == 8 for a in apps)

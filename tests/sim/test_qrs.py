@@ -7,16 +7,18 @@ import pathlib
 from typing import Any
 
 import pytest
-
 from api_specs import qrs_fields
-from qliksim import faults, qvf
+
+from qliksim import faults
+from qliksim import qvf
 
 
 def test_shapes_use_only_spec_fields(demo: dict[str, Any], run: Any) -> None:
     app = run("qrs", "app", "get", demo["apps"]["sales"], context="qseow").json()
     assert set(app) <= qrs_fields("App")
     assert set(app["owner"]) <= qrs_fields("UserCondensed") and set(app["stream"]) <= qrs_fields("StreamCondensed")
-    obj = run("qrs", "app", "object", "full", "--filter", f"app.id eq {demo['apps']['sales']}", context="qseow").json()[0]
+    obj = run("qrs", "app", "object", "full", "--filter", f"app.id eq {demo['apps']['sales']}",
+              context="qseow").json()[0]
     assert set(obj) <= qrs_fields("AppObject") and set(obj["app"]) <= qrs_fields("AppCondensed")
     user = run("qrs", "user", "full", context="qseow").json()[0]
     assert set(user) <= qrs_fields("User")
@@ -69,13 +71,16 @@ def test_app_filters(demo: dict[str, Any], run: Any, flt: str, expected: set[str
 def test_filter_by_guid(demo: dict[str, Any], run: Any) -> None:
     sales = demo["apps"]["sales"]
     assert [a["id"] for a in run("qrs", "app", "full", "--filter", f"id eq {sales}", context="qseow").json()] == [sales]
-    objs = run("qrs", "app", "object", "full", "--filter", f"app.id eq {sales} and objectType eq 'sheet'", context="qseow").json()
+    objs = run("qrs", "app", "object", "full", "--filter", f"app.id eq {sales} and objectType eq 'sheet'",
+               context="qseow").json()
     assert len(objs) == 3 and {o["objectType"] for o in objs} == {"sheet"}
     users = demo["qrs_users"]
-    r = run("qrs", "user", "full", "--filter", f"id eq {users['jdoe']} or id eq {users['kwong']}", context="qseow").json()
+    r = run("qrs", "user", "full", "--filter", f"id eq {users['jdoe']} or id eq {users['kwong']}",
+            context="qseow").json()
     assert {u["userId"] for u in r} == {"jdoe", "kwong"}
     kwong = next(u for u in r if u["userId"] == "kwong")
-    assert kwong["attributes"][0]["attributeType"] == "email" and kwong["attributes"][0]["attributeValue"] == "Kim.Wong@ACME.com"
+    assert (kwong["attributes"][0]["attributeType"] == "email"
+            and kwong["attributes"][0]["attributeValue"] == "Kim.Wong@ACME.com")
 
 
 @pytest.mark.parametrize(
@@ -105,7 +110,8 @@ def test_orderby(demo: dict[str, Any], run: Any) -> None:
 
 def _export(run: Any, demo: dict[str, Any], tmp_path: pathlib.Path, *scope: str) -> dict[str, Any]:
     target = tmp_path / "out.qvf"
-    r = run("qrs", "app", "export", "create", demo["apps"]["sales"], *scope, "--output-file", str(target), "--skipdata=true", context="qseow")
+    r = run("qrs", "app", "export", "create", demo["apps"]["sales"], *scope, "--output-file", str(target),
+            "--skipdata=true", context="qseow")
     assert (r.code, r.out) == (0, ""), r
     return qvf.decode(target.read_bytes())
 
@@ -119,24 +125,28 @@ def test_export_scope_default_is_approved(demo: dict[str, Any], run: Any, tmp_pa
     everything = _export(run, demo, tmp_path, "--exportscope", "all")
     assert len(everything["objects"]) == len(demo["objects"]["sales"]) == 22
     assert everything["name"] == "Sales Overview"
-    assert {(o["published"], o["approved"]) for o in everything["objects"]} == {(False, False), (True, False), (True, True)}
+    assert ({(o["published"], o["approved"]) for o in everything["objects"]}
+            == {(False, False), (True, False), (True, True)})
 
 
 def test_export_errors(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
-    r = run("qrs", "app", "export", "create", "00000000-0000-4000-8000-000000000000", "--output-file", str(tmp_path / "x"), context="qseow")
+    r = run("qrs", "app", "export", "create", "00000000-0000-4000-8000-000000000000",
+            "--output-file", str(tmp_path / "x"), context="qseow")
     assert r.code == 1 and r.http.startswith("404 Not Found") and not (tmp_path / "x").exists()
     r = run("qrs", "app", "export", "create", "bad", "--output-file", str(tmp_path / "x"), context="qseow")
     assert r.code == 1 and r.http.startswith("400 Bad Request")
     r = run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "some", context="qseow")
     assert r.code == 1 and r.http.startswith("400 Bad Request")
-    r = run("qrs", "app", "export", "create", demo["apps"]["sales"], "--output-file", str(tmp_path / "no" / "dir.qvf"), context="qseow")
+    r = run("qrs", "app", "export", "create", demo["apps"]["sales"],
+            "--output-file", str(tmp_path / "no" / "dir.qvf"), context="qseow")
     assert r.err == f"Error: open {tmp_path / 'no' / 'dir.qvf'}: no such file or directory\n"
 
 
 def test_export_enospc_leaves_a_truncated_file(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
     faults.configure(demo["path"], export_enospc=True)
     target = tmp_path / "full.qvf"
-    r = run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all", "--output-file", str(target), context="qseow")
+    r = run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all",
+            "--output-file", str(target), context="qseow")
     assert (r.code, r.err) == (1, f"Error: write {target}: no space left on device\n")
     with pytest.raises(ValueError):
         qvf.decode(target.read_bytes())

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from qliksim import admin, qlik, seed
+from qliksim import admin
+from qliksim import qlik
+from qliksim import seed
 from qliksim.store import World
 
 
@@ -18,7 +20,8 @@ def test_demo_has_every_type_in_every_state(demo: dict[str, Any]) -> None:
     world = World(demo["path"])
     for app in world.qrs_apps():
         objects = world.qrs_objects(app["id"])
-        combos = {(o["object_type"], "base" if o["approved"] else "community" if o["published"] else "private") for o in objects}
+        combos = {(o["object_type"], "base" if o["approved"] else "community" if o["published"] else "private")
+                  for o in objects}
         # the load script is app structure: base only
         assert combos == {(t, s) for t in seed.OBJECT_TYPES for s in seed.STATES if t != "app_appscript"} | {
             ("app_appscript", "base")}
@@ -34,7 +37,8 @@ def test_demo_has_every_type_in_every_state(demo: dict[str, Any]) -> None:
         "cloud-bot": ("cloud", True),
     }
     assert "token" not in world.contexts()[0]
-    assert {s["name"]: s["type"] for s in world.spaces()} == {"Finance Dev": "shared", "Finance": "managed", "Sandbox": "shared", "Finance Data": "data"}
+    assert {s["name"]: s["type"] for s in world.spaces()} == {"Finance Dev": "shared", "Finance": "managed",
+                                                              "Sandbox": "shared", "Finance Data": "data"}
 
 
 def test_demo_is_deterministic(tmp_path: pathlib.Path) -> None:
@@ -43,13 +47,15 @@ def test_demo_is_deterministic(tmp_path: pathlib.Path) -> None:
 
 
 def test_generate_small(tmp_path: pathlib.Path) -> None:
-    info = seed.generate(tmp_path / "g.db", apps=5, objects_per_app=40, owners=20, cloud_users_extra=7, share_subject=0.5, share_email=0.25, seed=3)
+    info = seed.generate(tmp_path / "g.db", apps=5, objects_per_app=40, owners=20, cloud_users_extra=7,
+                         share_subject=0.5, share_email=0.25, seed=3)
     world = World(info["path"])
     assert len(world.qrs_apps()) == 5 and info["objects"] == 200
     assert sum(info["owners"].values()) == 20
     assert len(world.cloud_users()) == 2 + info["owners"]["subject"] + info["owners"]["email"] + 7
     states = collections.Counter(
-        "base" if o["approved"] else "community" if o["published"] else "private" for a in world.qrs_apps() for o in world.qrs_objects(a["id"])
+        "base" if o["approved"] else "community" if o["published"] else "private"
+        for a in world.qrs_apps() for o in world.qrs_objects(a["id"])
     )
     assert set(states) == {"private", "community", "base"}
 
@@ -65,7 +71,8 @@ def test_admin_cli(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], m
     state = str(tmp_path / "w.db")
     assert admin.main(["seed", "demo", "--state", state]) == 0
     assert json.loads(capsys.readouterr().out)["spaces"]["Finance"]
-    assert admin.main(["faults", "--state", state, "--latency", "0.01", "--rate-write", "20/6", "--fault-tiers", "write"]) == 0
+    assert admin.main(["faults", "--state", state, "--latency", "0.01", "--rate-write", "20/6",
+                       "--fault-tiers", "write"]) == 0
     knobs = json.loads(capsys.readouterr().out)
     assert (knobs["latency"], knobs["rate_write"], knobs["fault_tiers"]) == (0.01, "20/6", "write")
     assert admin.main(["faults", "--state", state, "--reset"]) == 0
@@ -89,7 +96,9 @@ def test_admin_cli(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], m
 
 def test_show_describes_cloud_objects(demo: dict[str, Any], run: Any, tmp_path: pathlib.Path) -> None:
     qvf = tmp_path / "s.qvf"
-    run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all", "--output-file", str(qvf), context="qseow")
+    run("qrs", "app", "export", "create", demo["apps"]["sales"], "--exportScope", "all",
+        "--output-file", str(qvf), context="qseow")
     run("app", "import", "--file", str(qvf), "--spaceId", demo["spaces"]["Finance Dev"], context="cloud")
     text = admin.show(demo["path"])
-    assert "space=Finance Dev (shared)" in text and "Migration Service <ACME\\svc_migrate>" in text and "private" in text
+    assert ("space=Finance Dev (shared)" in text and "Migration Service <ACME\\svc_migrate>" in text
+            and "private" in text)

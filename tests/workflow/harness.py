@@ -174,7 +174,7 @@ def next_call(calls: list[tuple[str, ...]], after: str, *, token: str | None = N
     names = [command_of(c) for c in calls]
     for i, name in enumerate(names):
         if name == after and (token is None or token in calls[i]):
-            rest = [n for n, c in zip(names[i + 1:], calls[i + 1:]) if token is None or token in c]
+            rest = [n for n, c in zip(names[i + 1:], calls[i + 1:], strict=True) if token is None or token in c]
             return rest[0] if rest else None
     raise AssertionError(f"no {after!r} call in {names}")
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from fakeqlik import load_fixture
+
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikTimeout
 from qlikcli_py.failures import classify
@@ -190,7 +191,7 @@ class FakeTenant(Qlik):
         self.calls: list[tuple[str, ...]] = []
         self._scripts: list[_Script] = []
         self._ids = itertools.count(1)
-        self._clock = dt.datetime.now(dt.timezone.utc)
+        self._clock = dt.datetime.now(dt.UTC)
         self.source_version = 1  # what an export holds: a new version after the source changed
         self.listing_lag = 0  # `app ls` reads a new app stays out of the listing
         self._unlisted: dict[str, int] = {}
@@ -237,7 +238,9 @@ class FakeTenant(Qlik):
                 self.on_kill()  # does not return: the process is killed
             raise Killed(" ".join(call))
         if stdout_path is not None:
-            stdout_path.write_bytes(stdout)
+            # written without awaiting: a yield here would let concurrent apps' calls interleave
+            # differently from run to run, and the scripted outcomes follow call order
+            stdout_path.write_bytes(stdout)  # noqa: ASYNC240
             stdout = b""
         return QlikResult(call, stdout, b"", 0.0)
 
