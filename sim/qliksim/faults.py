@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     # What the engine answers for another user's private object. Qlik does not document it: a
     # real engine may say "access denied" or "not found", and the tool must settle either way.
     "hidden_answer": "access_denied",
+    # Whether `quota ls` answers this tenant's identities or refuses them (403): a tool must say
+    # the quota check was skipped, and why.
+    "quota_access": "allowed",
 }
 # Qlik's documented limits (https://qlik.dev/apis/rest/rate-limiting/): 1000 reads and 100 writes per
 # minute per user and tier, evaluated over a 5-minute window, modelled as a sliding window of
@@ -78,6 +81,10 @@ def _normalise(key: str, value: Any) -> Any:
     if key == "hidden_answer":
         if value not in ("access_denied", "not_found"):
             raise ValueError(f"hidden_answer is access_denied or not_found, got {value!r}")
+        return value
+    if key == "quota_access":
+        if value not in ("allowed", "forbidden"):
+            raise ValueError(f"quota_access is allowed or forbidden, got {value!r}")
         return value
     number = float(value)  # bools become 1.0/0.0: export_enospc=True means "always"
     if key in PROBABILITIES and not 0.0 <= number <= 1.0:
