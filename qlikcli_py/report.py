@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from qlikcli_py.checks.findings import render as render_findings
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.migration import AppOutcome
@@ -180,6 +181,10 @@ def render_run(doc: dict[str, Any]) -> str:
             lines.append(f"  failed        {f['type']} {f['object_id']}: {f['error']}")
         if len(app["failed_objects"]) > 10:
             lines.append(f"  ... and {len(app['failed_objects']) - 10} more failed objects (see --report)")
+        lines += render_findings(app.get("findings"))
+        original = ((app.get("findings") or {}).get("reload") or {}).get("original_script")
+        if original:
+            lines.append(f"  load script as imported (before any rename) kept in {original}")
         lines += [f"  note: {n}" for n in app["notes"]]
         if app["error"]:
             lines.append(f"  error: {app['error']}")
@@ -211,6 +216,7 @@ def render_plan(doc: dict[str, Any]) -> str:
             mark = "ok  " if o["matched"] else "MISS"
             target = f"-> {o['cloud_user']} ({o['cloud_user_id']}) by {o['rule']}" if o["matched"] else o["detail"]
             lines.append(f"    {mark} {o['source_owner']:<28} {o['objects']:>5} objects  {target}")
+        lines += render_findings(app.get("findings"))
         lines.append(f"  a run makes {app['write_calls']} write calls and {app['engine_calls']} engine calls: "
                      f"at least {_duration(app['minimum_seconds'])} at the write rate limit")
     totals = doc["totals"]

@@ -24,6 +24,8 @@ class RunOptions:
     force: bool = False
     max_imports: int | None = None
     keep_exports: bool = False
+    connection_map: dict[str, str] = field(default_factory=dict)  # OLD -> NEW data connection names
+    connections: str = "warn"  # ConnectionPolicy: warn | require
 
 
 @dataclass

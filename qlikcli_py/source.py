@@ -154,3 +154,11 @@ def _size(value: Any, app_id: str) -> int:
     log.warning("qrs.field_ignored", field="fileSize", app_id=app_id, value=repr(value)[:80],
                 why="not a byte count; the free-space check cannot use it")
     return 0
+
+
+async def site_script(source: Source, app_id: str) -> str:
+    """`app script get --app ID` through the site's engine (qlik-cli 2.25.0+ sends the CSRF token a
+    client-managed proxy wants on the websocket)."""
+    result = await source.qlik.run("app", "script", "get", "--app", app_id, *source._insecure,
+                                   context=source.context, tier=Tier.ENGINE, json=False, idempotent=True)
+    return result.stdout.decode("utf-8", "replace")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Awaitable
@@ -28,6 +29,7 @@ from qlikcli_py.migration.cleanup import CleanupStep
 from qlikcli_py.migration.creating import CreatingSteps
 from qlikcli_py.migration.creating import QuotaReached
 from qlikcli_py.migration.handover import HandoverSteps
+from qlikcli_py.migration.scripts import script_step
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.vocabulary import AppStatus
 from qlikcli_py.vocabulary import CleanupStatus
@@ -118,7 +120,9 @@ class Migration(CreatingSteps, HandoverSteps, CleanupStep):
 
     async def _steps(self, plan: AppPlan, out: AppOutcome) -> None:
         app_id = plan.app.id
-        for name, step in ((Step.EXPORT, self._export), (Step.IMPORT, self._import), (Step.COPY, self._copy)):
+        script = functools.partial(script_step, self.s, self.ledger, self.opts)  # migration/scripts.py
+        for name, step in ((Step.EXPORT, self._export), (Step.IMPORT, self._import), (Step.SCRIPT, script),
+                           (Step.COPY, self._copy)):
             await self._step(plan, name, step)
         # The copy's clean-up does not depend on the hand-over of the imported app: both go at once
         # (an app's calls are mostly round trips, so this takes the clean-up off the critical path).

@@ -84,3 +84,24 @@ def demo(path: str | os.PathLike[str], info: dict[str, Any]) -> None:
         add_connection(path, name, info["spaces"][space])
     set_quota(path, "app_upload_disk_size", 6 * GIB)
     set_quota(path, "app_mem_size", 5 * GIB, 1 * GIB)
+
+
+def add_cloud_app(path: str | os.PathLike[str], name: str, space_id: str, owner_id: str, app_id: str = "0a0a0a0a-0000-4000-8000-000000000001") -> str:
+    """An app already in the tenant (an earlier attempt, a namesake)."""
+    conn = _conn(path)
+    try:
+        with store.Tx(conn, write=True):
+            conn.execute("INSERT INTO cloud_apps (id, item_id, name, space_id, owner_id, creator_id, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (app_id, "f" * 24, name, space_id, owner_id, owner_id, T0, T0))
+    finally:
+        conn.close()
+    return app_id
+
+
+def set_user_status(path: str | os.PathLike[str], user_id: str, status: str) -> None:
+    conn = _conn(path)
+    try:
+        with store.Tx(conn, write=True):
+            conn.execute("UPDATE cloud_users SET status = ? WHERE id = ?", (status, user_id))
+    finally:
+        conn.close()

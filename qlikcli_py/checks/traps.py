@@ -1,0 +1,98 @@
+"""The traps besides data connections, one finding each with its fix (`plan` and `doctor` show
+them, `run`'s report carries them):
+- app size (QRS fileSize) against the tenant's quotas (`quota ls`: app_upload_disk_size,
+  app_mem_size), or why the quotas could not be read;
+- an app of the same name already in the managed space;
+- owners whose cloud user is invited, disabled or deleted (their content becomes unreachable).
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from qlikcli_py.errors import QlikError
+from qlikcli_py.models import CloudApp
+from qlikcli_py.planning import AppPlan
+from qlikcli_py.session import Session
+from qlikcli_py.target import quotas
+
+UPLOAD_QUOTA = "app_upload_disk_size"
+MEMORY_QUOTA = "app_mem_size"
+UNREACHABLE = ("invited", "disabled", "deleted")
+
+
+@dataclass
+class Trap:
+    kind: str  # quota | same-name | owner
+    status: str  # warn | skipped
+    detail: str
+    fix: str = ""
+
+    def doc(self) -> dict[str, Any]:
+        return {"trap": self.kind, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass
+class TenantFacts:
+    """What every app's traps are checked against, read once per plan."""
+
+    quotas: dict[str, tuple[float, float | None]] | None
+    quota_problem: str
+    managed_apps: dict[str, list[CloudApp]]
+
+
+async def tenant_facts(session: Session, managed_space_ids: set[str]) -> TenantFacts:
+    async def read_quotas() -> tuple[dict[str, tuple[float, float | None]] | None, str]:
+        try:
+            return await quotas(session.target), ""
+        except QlikError as e:
+            return None, str(e)
+
+    (found, why), listings = await asyncio.gather(
+        read_quotas(), asyncio.gather(*(session.target.apps_in_space(s) for s in sorted(managed_space_ids))))
+    return TenantFacts(found, why, dict(zip(sorted(managed_space_ids), listings, strict=True)))
+
+
+def _mib(n: float) -> str:
+    return f"{n / (1 << 20):,.0f} MiB"
+
+
+def quota_line(facts: TenantFacts) -> Trap | None:
+    """doctor's and plan's one line when the quotas could not be read."""
+    if facts.quotas is None:
+        return Trap("quota", "skipped", f"tenant quotas not readable by this identity, size check skipped: "
+                    f"{facts.quota_problem}", "read them with a tenant admin's context, or check app sizes by hand")
+    return None
+
+
+def app_traps(plan: AppPlan, facts: TenantFacts, known_ids: set[str], me_id: str) -> list[Trap]:
+    out: list[Trap] = []
+    size = plan.app.file_size
+    if facts.quotas is not None and size:
+        upload = facts.quotas.get(UPLOAD_QUOTA)
+        if upload is not None and size > upload[0]:
+            out.append(Trap("quota", "warn", f"{plan.app.name!r} is {_mib(size)}, above the tenant's "
+                            f"{UPLOAD_QUOTA} of {_mib(upload[0])}: the import will be refused",
+                            "reduce the app (--skip-data, or drop data) or raise the tenant's quota"))
+        memory = facts.quotas.get(MEMORY_QUOTA)
+        if memory is not None and size > memory[0]:
+            out.append(Trap("quota", "warn", f"{plan.app.name!r} is {_mib(size)} on disk, above the tenant's "
+                            f"{MEMORY_QUOTA} of {_mib(memory[0])}: it will not open or reload",
+                            "reduce the app's data model, or move the tenant to a larger app size"))
+    for app in facts.managed_apps.get(plan.managed.id, []):
+        if app.name == plan.app.name and app.id not in known_ids:
+            out.append(Trap("same-name", "warn", f"an app named {app.name!r} ({app.id}) is already in the managed "
+                            f"space {plan.managed.name!r}: users will see two", "retire or rename it, or migrate "
+                            "into another managed space"))
+            break
+    for res in plan.resolutions.values():
+        user = res.user
+        if user is not None and user.status.lower() in UNREACHABLE and user.id != me_id:
+            out.append(Trap("owner", "warn", f"owner {res.owner.key}'s cloud user {user.name or user.subject} is "
+                            f"{user.status}: the content handed over is unreachable until the user is active",
+                            "activate the user, or map the owner to another with --mapping-file"))
+        elif user is None and any(f" is {s}" in res.detail for s in UNREACHABLE):
+            out.append(Trap("owner", "warn", f"owner {res.owner.key}: {res.detail}",
+                            "enable the cloud user, or map the owner to another with --mapping-file"))
+    return out
