@@ -81,7 +81,7 @@ def app_traps(plan: AppPlan, facts: TenantFacts, known_ids: set[str], me_id: str
                             f"{MEMORY_QUOTA} of {_mib(memory[0])}: it will not open or reload",
                             "reduce the app's data model, or move the tenant to a larger app size"))
     for app in facts.managed_apps.get(plan.managed.id, []):
-        if app.name == plan.app.name and app.id not in known_ids:
+        if app.name == plan.app.name and app.id not in known_ids and app.space_id in ("", plan.managed.id):
             out.append(Trap("same-name", "warn", f"an app named {app.name!r} ({app.id}) is already in the managed "
                             f"space {plan.managed.name!r}: users will see two", "retire or rename it, or migrate "
                             "into another managed space"))
