@@ -290,6 +290,11 @@ def render_verify(doc: dict[str, Any]) -> str:
                          f"{m['detail']}")
         if len(app["mismatches"]) > 20:
             lines.append(f"  ... and {len(app['mismatches']) - 20} more (see --report / --csv)")
+        for c in (app.get("reload") or {}).get("connections", []):
+            if c["status"] == "missing":
+                lines.append(f"  load script   names {c['connection']!r} (line {c['lines'][0]}), which the migrated "
+                             f"app cannot resolve: its first reload will fail; fix: create it in "
+                             f"{', '.join(c['missing_in'])} or correct the script")
     total = doc["summary"]
     lines.append(f"verified {total['objects']} objects in {total['apps']} apps: "
                  + ("everything matches" if total["mismatches"] == 0 else f"{total['mismatches']} mismatches"))

@@ -26,6 +26,8 @@ from qlikcli_py.errors import QlikError
 from qlikcli_py.models import Space
 from qlikcli_py.session import Session
 from qlikcli_py.source import site_script
+from qlikcli_py.target import app_connections
+from qlikcli_py.target import app_script
 from qlikcli_py.target import data_connections
 
 SITE_SCRIPT_VERSION = (2, 25, 0)  # qlik-cli sends the CSRF token a client-managed engine wants
@@ -191,3 +193,16 @@ def imported_check(script: str, mapping: Mapping[str, str], app_names: list[str]
         return (space, {n.split(":", 1)[1] for n in names if n.startswith(space + ":")})
 
     return ReloadCheck("read from the imported app", connections=resolve(script, mapping, offered, [app_space]))
+
+
+async def verify_check(session: Session, app_id: str, space_name: str) -> ReloadCheck:
+    """`verify`: the migrated app's script against what it can resolve now; a read that fails is
+    reported, never fatal (verify's subject is the objects)."""
+    try:
+        script, names = await asyncio.gather(app_script(session.target, app_id),
+                                             app_connections(session.target, app_id))
+    except QlikError as e:
+        return ReloadCheck(UNKNOWN_UNTIL_IMPORT, f"the migrated app's script or connections could not be read: {e}")
+    check = imported_check(script, {}, names, space_name)
+    check.script = "read from the migrated app"
+    return check

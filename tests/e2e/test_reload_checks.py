@@ -226,3 +226,21 @@ def test_an_owner_whose_cloud_user_is_disabled_is_named(sim):
     seed_reload.set_user_status(sim.path, sim.info["cloud_users"]["jmuller"], "disabled")
     _res, app = plan_doc(sim)
     assert [t["trap"] for t in traps(app)] == ["owner"] and "disabled" in traps(app)[0]["detail"]
+
+
+def test_verify_names_a_script_reference_that_still_misses_its_connection(sim):
+    assert sim.migrate("run", sim.app(), *sim.common()).code == ExitCode.UNMATCHED  # no map: SQL_Prod stays
+    report = sim.tmp / "verify.json"
+    res = sim.migrate("verify", sim.app(), *sim.common(spaces=False), "--report", str(report))
+    [app] = json.loads(report.read_text(encoding="utf-8"))["apps"]
+    assert app["missing_connections"] == ["SQL_Prod"]
+    assert "names 'SQL_Prod' (line 4), which the migrated app cannot resolve" in res.out
+
+
+def test_verify_after_the_rename_finds_every_connection(sim):
+    assert sim.migrate("run", sim.app(), *sim.common(), *MAP).code == ExitCode.UNMATCHED
+    report = sim.tmp / "verify.json"
+    sim.migrate("verify", sim.app(), *sim.common(spaces=False), "--report", str(report))
+    [app] = json.loads(report.read_text(encoding="utf-8"))["apps"]
+    assert app["missing_connections"] == []
+    assert [c["status"] for c in app["reload"]["connections"]] == ["found"]
