@@ -13,8 +13,10 @@ from typing import Any
 
 from qlikcli_py.errors import QlikError
 from qlikcli_py.models import CloudApp
+from qlikcli_py.models import Space
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.session import Session
+from qlikcli_py.target import Target
 from qlikcli_py.target import quotas
 
 UPLOAD_QUOTA = "app_upload_disk_size"
@@ -95,4 +97,37 @@ def app_traps(plan: AppPlan, facts: TenantFacts, known_ids: set[str], me_id: str
         elif user is None and any(f" is {s}" in res.detail for s in UNREACHABLE):
             out.append(Trap("owner", "warn", f"owner {res.owner.key}: {res.detail}",
                             "enable the cloud user, or map the owner to another with --mapping-file"))
+    return out
+
+
+async def doctor_lines(target: Target, shared: Space | None, managed: Space | None,
+                       version: str) -> list[tuple[str, str, str, str]]:
+    """doctor's lines for what it can know without apps: whether the scripts can be read before
+    the import, the target spaces' data connections, the tenant's quotas. (check, pass|info,
+    detail, fix) each; the per-app traps are `plan`'s."""
+    from qlikcli_py.checks.reload import can_read_site_scripts
+    from qlikcli_py.target import data_connections
+
+    out: list[tuple[str, str, str, str]] = []
+    if can_read_site_scripts(version):
+        out.append(("load scripts", "pass", "plan reads each app's load script from the source", ""))
+    else:
+        out.append(("load scripts", "info", f"qlik-cli {version} cannot read a client-managed app's script: plan "
+                    "says 'unknown until import' and run checks it after the import",
+                    "install qlik-cli 2.25.0 or later (it sends the CSRF token the site's engine wants)"))
+    spaces = [s for s in (shared, managed) if s is not None]
+    try:
+        counts = await asyncio.gather(*(data_connections(target, s.id) for s in spaces))
+        out.append(("data connections", "pass", ", ".join(f"{len(c)} in {s.name!r}" for s, c in
+                                                        zip(spaces, counts, strict=True)) or "no space given", ""))
+    except QlikError as e:
+        out.append(("data connections", "info", f"cannot list the target spaces' data connections: {e}",
+                    "give the identity a role that can see the spaces' connections"))
+    try:
+        found = await quotas(target)
+        shown = ", ".join(f"{k} {_mib(v[0])}" for k, v in sorted(found.items()) if k in (UPLOAD_QUOTA, MEMORY_QUOTA))
+        out.append(("quotas", "pass", shown or "no app size quota listed", ""))
+    except QlikError as e:
+        out.append(("quotas", "info", f"tenant quotas not readable, plan skips the size check: {e}",
+                    "read them with a tenant admin's context, or check app sizes by hand"))
     return out

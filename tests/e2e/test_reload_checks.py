@@ -244,3 +244,16 @@ def test_verify_after_the_rename_finds_every_connection(sim):
     [app] = json.loads(report.read_text(encoding="utf-8"))["apps"]
     assert app["missing_connections"] == []
     assert [c["status"] for c in app["reload"]["connections"]] == ["found"]
+
+
+def test_doctor_says_whether_scripts_connections_and_quotas_can_be_read(sim):
+    res = sim.migrate("doctor", *sim.common())
+    lines = {line[6:26].strip(): line for line in res.out.splitlines()}
+    assert lines["load scripts"].startswith("info") and "2.25.0" in lines["load scripts"]
+    assert lines["data connections"].startswith("ok") and "2 in 'Finance Dev', 2 in 'Finance'" in lines["data connections"]
+    assert lines["quotas"].startswith("ok") and "app_upload_disk_size" in lines["quotas"]
+    sim.faults(version="2.25.0", quota_access="forbidden")
+    res = sim.migrate("doctor", *sim.common())
+    lines = {line[6:26].strip(): line for line in res.out.splitlines()}
+    assert lines["load scripts"].startswith("ok")
+    assert lines["quotas"].startswith("info") and "403" in lines["quotas"] and "fix:" in lines["quotas"]
