@@ -3,6 +3,8 @@ them, `run`'s report carries them):
 - app size (QRS fileSize) against the tenant's quotas (`quota ls`: app_upload_disk_size,
   app_mem_size), or why the quotas could not be read;
 - an app of the same name already in the managed space;
+- a private default bookmark (qlik-cli issue #3: after publishing, "access denied" for everyone);
+- with --skip-data, sheets with show conditions (hidden until a reload);
 - owners whose cloud user is invited, disabled or deleted (their content becomes unreachable).
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from qlikcli_py.errors import QlikError
 from qlikcli_py.models import CloudApp
 from qlikcli_py.models import Space
+from qlikcli_py.models import State
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.session import Session
 from qlikcli_py.target import Target
@@ -82,6 +85,17 @@ def app_traps(plan: AppPlan, facts: TenantFacts, known_ids: set[str], me_id: str
             out.append(Trap("quota", "warn", f"{plan.app.name!r} is {_mib(size)} on disk, above the tenant's "
                             f"{MEMORY_QUOTA} of {_mib(memory[0])}: it will not open or reload",
                             "reduce the app's data model, or move the tenant to a larger app size"))
+    for o in plan.objects:
+        if o.note == "default" and o.state == State.PRIVATE:
+            out.append(Trap("default-bookmark", "warn", f"the app's default bookmark {o.title!r} ({o.object_id}) is "
+                            "private: once published the app opens with 'access denied' for everyone, admins included "
+                            "(qlik-cli issue #3)", "make the bookmark public, or remove it as the default on-prem, "
+                            "before the migration"))
+    hidden = [o for o in plan.objects if o.note == "show-condition" and o.type == "sheet"]
+    if plan.spec.skip_data and hidden:
+        out.append(Trap("show-conditions", "warn", f"{len(hidden)} sheet(s) have show conditions and --skip-data "
+                        f"leaves the app without data: they may stay hidden until a reload ({hidden[0].title!r}, ...)",
+                        "reload the app after the migration, or migrate it with its data"))
     for app in facts.managed_apps.get(plan.managed.id, []):
         if app.name == plan.app.name and app.id not in known_ids and app.space_id in ("", plan.managed.id):
             out.append(Trap("same-name", "warn", f"an app named {app.name!r} ({app.id}) is already in the managed "

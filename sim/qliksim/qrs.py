@@ -272,7 +272,13 @@ def app_ls(call: Call) -> list[dict[str, Any]]:
 
 
 def object_full(call: Call) -> list[dict[str, Any]]:
-    return [render_object(r) for r in _query(call, _OBJECT_SQL, OBJECT_PROPS)]
+    rows = [render_object(r) for r in _query(call, _OBJECT_SQL, OBJECT_PROPS)]
+    with call.read():
+        attrs = dict(call.conn.execute("SELECT object_id, attributes FROM qrs_object_attributes").fetchall())
+    if attrs:
+        for row in rows:
+            row["attributes"] = attrs.get(row["id"], "")
+    return rows
 
 
 def object_ls(call: Call) -> list[dict[str, Any]]:

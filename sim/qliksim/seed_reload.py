@@ -105,3 +105,14 @@ def set_user_status(path: str | os.PathLike[str], user_id: str, status: str) -> 
             conn.execute("UPDATE cloud_users SET status = ? WHERE id = ?", (status, user_id))
     finally:
         conn.close()
+
+
+def set_object_attributes(path: str | os.PathLike[str], qrs_object_id: str, attributes: str) -> None:
+    """QRS AppObject `attributes`, e.g. '{"defaultBookmark": true}' or '{"showCondition": "=1"}' (INFERRED keys)."""
+    conn = _conn(path)
+    try:
+        with store.Tx(conn, write=True):
+            conn.execute("INSERT INTO qrs_object_attributes (object_id, attributes) VALUES (?, ?) ON CONFLICT (object_id) DO UPDATE SET"
+                         " attributes = excluded.attributes", (qrs_object_id, attributes))
+    finally:
+        conn.close()

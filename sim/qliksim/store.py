@@ -92,6 +92,8 @@ CREATE TABLE data_connections (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, space_id TEXT, type TEXT NOT NULL DEFAULT 'QvOdbcConnectorPackage.exe',
     owner_id TEXT NOT NULL DEFAULT '', created TEXT NOT NULL DEFAULT ''
 );
+-- QRS AppObject `attributes` (a string in QRS; its content for bookmarks and sheets INFERRED).
+CREATE TABLE qrs_object_attributes (object_id TEXT PRIMARY KEY, attributes TEXT NOT NULL);
 -- Tenant quotas (`quota ls`): id as Qlik names it (app_mem_size, app_upload_disk_size, ...).
 CREATE TABLE quotas (id TEXT PRIMARY KEY, quota REAL NOT NULL, usage REAL NOT NULL DEFAULT 0, unit TEXT NOT NULL DEFAULT 'bytes');
 """

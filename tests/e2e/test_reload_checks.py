@@ -257,3 +257,35 @@ def test_doctor_says_whether_scripts_connections_and_quotas_can_be_read(sim):
     lines = {line[6:26].strip(): line for line in res.out.splitlines()}
     assert lines["load scripts"].startswith("ok")
     assert lines["quotas"].startswith("info") and "403" in lines["quotas"] and "fix:" in lines["quotas"]
+
+
+def _qrs_object(sim, otype, private):
+    return next(o for o in sim.world.qrs_objects(sim.app()) if o["object_type"] == otype
+                and (not o["published"] and not o["approved"]) == private)
+
+
+def test_a_private_default_bookmark_is_named(sim):
+    bookmark = _qrs_object(sim, "bookmark", private=True)
+    seed_reload.set_object_attributes(sim.path, bookmark["id"], '{"defaultBookmark": true}')
+    res, app = plan_doc(sim)
+    [trap] = traps(app)
+    assert trap["trap"] == "default-bookmark" and bookmark["engine_object_id"] in trap["detail"]
+    assert "access denied" in trap["detail"] and trap["fix"]
+    assert "WARN default-bookmark" in res.out
+
+
+def test_a_public_default_bookmark_is_no_trap(sim):
+    bookmark = _qrs_object(sim, "bookmark", private=False)
+    seed_reload.set_object_attributes(sim.path, bookmark["id"], '{"defaultBookmark": true}')
+    _res, app = plan_doc(sim)
+    assert traps(app) == []
+
+
+def test_sheets_with_show_conditions_are_named_only_with_skip_data(sim):
+    sheet = _qrs_object(sim, "sheet", private=False)
+    seed_reload.set_object_attributes(sim.path, sheet["id"], '{"showCondition": "=GetSelectedCount(Region) > 0"}')
+    _res, app = plan_doc(sim)
+    assert traps(app) == []  # with its data the condition is evaluated as on-prem
+    _res, app = plan_doc(sim, "--skip-data")
+    [trap] = traps(app)
+    assert trap["trap"] == "show-conditions" and "1 sheet(s)" in trap["detail"]
