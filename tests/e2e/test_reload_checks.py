@@ -289,3 +289,11 @@ def test_sheets_with_show_conditions_are_named_only_with_skip_data(sim):
     _res, app = plan_doc(sim, "--skip-data")
     [trap] = traps(app)
     assert trap["trap"] == "show-conditions" and "1 sheet(s)" in trap["detail"]
+
+
+def test_a_failed_read_of_the_source_script_is_unknown_until_import(sim):
+    sim.faults(version="2.25.0", fault_tiers="engine", fail_5xx=1.0)  # only the engine fails
+    _res, app = plan_doc(sim)
+    reload = app["findings"]["reload"]
+    assert reload["script"] == "unknown until import" and "did not give the script" in reload["why_unknown"]
+    assert reload["connections"] == []
