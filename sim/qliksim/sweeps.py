@@ -24,13 +24,18 @@ from qliksim.store import World
 
 DONE_CODES = (0, 4)  # done, or done with unmatched owners
 USER_TYPES = frozenset({"sheet", "story", "bookmark", "snapshot", "masterobject", "dimension", "measure"})
-STEPS = ("plan", "export", "import", "copy", "reassign", "move", "clean")
+STEPS = ("plan", "export", "import", "script", "copy", "reassign", "move", "clean")
 
 # Which migration step a simulated call belongs to (by the call log's `command`). `app ls` is the
 # reconciliation of import or copy; `layout` is the reassign step settling an object.
 _STEP_OF = {
     "qrs app export create": "export",
     "app import": "import",
+    # (plan's reads, a site's script and the managed space's `app ls`, are labelled script and
+    # import: a kill there lands before the export, which the final-state check covers the same)
+    "app script get": "script",
+    "app script set": "script",
+    "app connection ls": "script",
     "app copy": "copy",
     "app object change-owner": "reassign",
     "app get": "move",

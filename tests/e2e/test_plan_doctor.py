@@ -76,7 +76,8 @@ def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     assert app["write_calls"] == 3 + sum(c for _, _, c in SALES_OWNERS.values()) == 15
     assert app["minimum_seconds"] == 6.0  # 10 at once, the other 5 a window later
     assert doc["totals"] == {"apps": 1, "objects": 22, "write_calls": 15, "engine_calls": app["engine_calls"],
-                             "minimum_seconds": app["minimum_seconds"], "unmatched_owners": 1}
+                             "minimum_seconds": app["minimum_seconds"], "unmatched_owners": 1,
+                             "missing_connections": 0, "traps": 0}  # 2.24.0: scripts unknown until import
 
     out = res.out
     assert "Sales Overview (" in out and "22 objects" in out
@@ -138,7 +139,7 @@ def test_on_unmatched_fail_stops_before_the_first_change(sim):
 
 # -- doctor ---------------------------------------------------------------------------------------
 CHECKS = ["qlik-cli", "qlik-cli flags", "context qseow", "context cloud", "source answers", "target answers", "ownership repair",
-          "shared space", "managed space", "export dir"]
+          "shared space", "managed space", "export dir", "load scripts", "data connections", "quotas"]
 
 
 def test_doctor_passes_one_line_per_check_and_changes_nothing(sim):
