@@ -161,7 +161,7 @@ async def site_script(source: Source, app_id: str) -> str:
     """`app script get --app ID` through the site's engine (qlik-cli 2.25.0+ sends the CSRF token a
     client-managed proxy wants on the websocket)."""
     result = await source.qlik.run("app", "script", "get", "--app", app_id, *source._insecure,
-                                   context=source.context, tier=Tier.ENGINE, json=False, idempotent=True)
+                                   context=source.context, tier=Tier.ENGINE, idempotent=True)
     return result.stdout.decode("utf-8", "replace")
 
 

@@ -198,16 +198,16 @@ def _cloud_app(value: Any, argv: tuple[str, ...]) -> CloudApp:
 
 # -- what decides whether a migrated app reloads (checks/reload.py) -------------------------------
 async def app_script(target: Target, app_id: str) -> str:
-    """`app script get`: the load script as text (printed as is; --json is not asked for)."""
+    """`app script get`: the load script as text (REAL 1.4.0: printed as is, --json changes nothing)."""
     result = await target.qlik.run("app", "script", "get", "--app", app_id, context=target.context,
-                                   tier=Tier.ENGINE, json=False, idempotent=True)
+                                   tier=Tier.ENGINE, idempotent=True)
     return result.stdout.decode("utf-8", "replace")
 
 
 async def set_app_script(target: Target, app_id: str, script_file: Path) -> None:
     """`app script set FILE`: replaces the script and saves the app; never reloads."""
     await target.qlik.run("app", "script", "set", str(script_file), "--app", app_id, context=target.context,
-                          tier=Tier.ENGINE, json=False)
+                          tier=Tier.ENGINE)
 
 
 async def app_connections(target: Target, app_id: str) -> list[str]:

@@ -95,7 +95,7 @@ def test_run_makes_exactly_these_calls(fake_qlik, tmp_path, capsys):
          "--resumable", *TGT],
         # a qlik-cli before 2.25.0 cannot read the site's script: it is read and checked after the import,
         # before the copy (no --connection-map: nothing is rewritten)
-        ["app", "script", "get", "--app", IMPORTED, "--context", "acme-cloud"],
+        ["app", "script", "get", "--app", IMPORTED, *TGT],
         ["app", "connection", "ls", "--app", IMPORTED, *TGT],
         ["app", "copy", IMPORTED, "--attributes-name", "Sales Overview", "--attributes-spaceId", SHARED, *TGT],
     ]

@@ -105,7 +105,8 @@ def test_plan_predicts_the_writes_of_the_run_and_assign_gives_unmatched_objects_
     assert ran.code == ExitCode.OK, ran.out + ran.err
     made = tiers(sim.calls()[calls:])
     assert made["write"] == plan["write_calls"], made  # the plan's count, exactly
-    assert made["engine"] == 12  # 7 community unpublished, rm per engine family (4), one save
+    # 7 community unpublished, rm per engine family (4), one save; the script and its connections (2)
+    assert made["engine"] == 14 == plan["engine_calls"]
 
     report = json.loads((sim.tmp / "run.json").read_text())["apps"][0]
     assert report["unmatched"] == []
@@ -122,7 +123,7 @@ def test_plan_predicts_the_writes_of_the_run_and_assign_gives_unmatched_objects_
 
 def test_plan_predicts_the_engine_calls_of_the_run(sim):
     sim.migrate("plan", sim.app(), *args(sim, "--report", str(sim.tmp / "plan.json")))
-    assert json.loads((sim.tmp / "plan.json").read_text())["apps"][0]["engine_calls"] == 12
+    assert json.loads((sim.tmp / "plan.json").read_text())["apps"][0]["engine_calls"] == 14  # 12 clean-up, 2 script
 
 
 def test_on_unmatched_fail_stops_before_the_first_change(sim):
