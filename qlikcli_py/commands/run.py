@@ -27,6 +27,7 @@ from qlikcli_py.target import Target
 from qlikcli_py.vocabulary import AppStatus
 from qlikcli_py.vocabulary import PreflightStatus
 from qlikcli_py.vocabulary import SpaceType
+from qlikcli_py.vocabulary import Step
 
 log = structlog.get_logger("run")
 
@@ -38,7 +39,8 @@ async def run(settings: Settings) -> tuple[int, dict[str, Any]]:
         plans = await build_plans(settings, session)  # every usage problem surfaces here, before any change
         room_for_exports(settings, ledger, plans)
         findings = await found.plan_findings(session, plans, settings.run, ledger.known_cloud_app_ids())
-        refuse_missing_connections(settings, plans, findings)
+        # an app whose imported script was already checked (a rerun) is judged by that check, not the source's
+        refuse_missing_connections(settings, [p for p in plans if not _script_checked(ledger, p.app.id)], findings)
         check_writable_dir(settings.run.export_dir, "--export-dir")
         ledger.start_run(settings.run_id, "run")
         progress = Progress(len(plans))
@@ -109,6 +111,11 @@ def room_for_exports(settings: Settings, ledger: Ledger, plans: list[AppPlan]) -
     what = "the app" if len(sizes) == 1 else f"the {min(at_once, len(sizes))} largest apps exported at once"
     doctor.export_dir_check(results, settings.run.export_dir, need, what)
     _refuse([r for r in results if r.status == PreflightStatus.FAIL])
+
+
+def _script_checked(ledger: Ledger, app_id: str) -> bool:
+    rec = ledger.app(app_id)
+    return rec is not None and rec.done(Step.SCRIPT)
 
 
 def _imported(ledger: Ledger, app_id: str) -> bool:

@@ -297,3 +297,11 @@ def test_a_failed_read_of_the_source_script_is_unknown_until_import(sim):
     reload = app["findings"]["reload"]
     assert reload["script"] == "unknown until import" and "did not give the script" in reload["why_unknown"]
     assert reload["connections"] == []
+
+
+def test_require_on_a_rerun_judges_an_app_by_its_imported_script(sim):
+    sim.faults(version="2.25.0")
+    assert sim.migrate("run", sim.app(), *sim.common(), *MAP).code == ExitCode.UNMATCHED
+    # the source still names SQL_Prod, but the migrated app was renamed and checked: nothing to refuse
+    res = sim.migrate("run", sim.app(), *sim.common(), "--connections", "require")
+    assert res.code == ExitCode.UNMATCHED, res.err
