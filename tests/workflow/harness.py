@@ -73,7 +73,9 @@ class RunResult:
 
 
 class World:
-    def __init__(self, tmp_path: Path, *, admin: bool = False, hidden_answer: str = "access_denied") -> None:
+    def __init__(self, tmp_path: Path, *, admin: bool = False, hidden_answer: str = "access_denied",
+                 connection_map: dict[str, str] | None = None) -> None:
+        self.connection_map = connection_map or {}
         self.tenant = FakeTenant(QVF, admin=admin, hidden_answer=hidden_answer)
         self.ledger = Ledger(tmp_path / "state")
         self.export_dir = tmp_path / "exports"
@@ -95,7 +97,8 @@ class World:
     def run(self) -> RunResult:
         """One run of the app, as `qlik-migrate run` makes it (a new Migration over the same ledger)."""
         before = len(self.tenant.calls)
-        migration = Migration(self.session, self.ledger, RunOptions(export_dir=self.export_dir),
+        migration = Migration(self.session, self.ledger, RunOptions(export_dir=self.export_dir,
+                                                                    connection_map=self.connection_map),
                               Progress(1, enabled=False))
         try:
             outcome: AppOutcome | None = asyncio.run(migration.migrate_app(plan()))
