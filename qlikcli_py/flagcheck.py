@@ -55,6 +55,12 @@ USED: dict[str, tuple[str, ...]] = {
        for verb, flags in (("layout", ("--app", "--no-data")), ("unpublish", ("--app", "--no-data")),
                            ("rm", ("--app", "--no-save", "--no-data")))},
     "app build": ("--app", "--no-reload", "--no-data"),
+    # will it reload (checks/reload.py, migration/scripts.py)
+    "app script get": ("--app",),
+    "app script set": ("--app",),
+    "app connection ls": ("--app",),
+    "data-connection ls": ("--spaceId", "--limit"),
+    "quota ls": ("--reportUsage",),
 }
 GLOBAL = ("--json", "--context")
 _FLAG_LINE = re.compile(r"^\s+(?:-\w, )?(--[A-Za-z0-9][\w-]*)")

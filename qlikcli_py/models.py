@@ -38,6 +38,9 @@ class SourceObject:
     title: str
     state: State
     owner_id: str  # QRS user id
+    # what checks/traps.py needs from QRS `attributes` (INFERRED keys): "default" for the app's
+    # default bookmark, "show-condition" for a sheet with a show condition, else ""
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

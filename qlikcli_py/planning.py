@@ -33,6 +33,8 @@ from qlikcli_py.session import resolve_space
 from qlikcli_py.vocabulary import FailureKind
 from qlikcli_py.vocabulary import SpaceType
 
+SCRIPT_STEP_CALLS = 2  # app script get + app connection ls on the imported app
+
 
 @dataclass(frozen=True)
 class AppSpec:
@@ -91,12 +93,14 @@ class AppPlan:
     def engine_calls(self) -> int:
         """What the clean-up of the development copy costs: one listing per engine group before and
         after the save, one unpublish per community object, one `rm` per engine group and chunk,
-        one save (migration/cleanup.py)."""
+        one save (migration/cleanup.py); and the script step reads the script and the app's
+        connections (migration/scripts.py; one more call, a `script set`, when --connection-map
+        renames something)."""
         to_clean = [o for o in self.objects if reassignable(o)]
         community = sum(1 for o in to_clean if o.state is State.COMMUNITY)
         groups = Counter(engine_group(o.type) for o in to_clean)
         removals = sum(-(-n // RM_IDS_PER_CALL) for n in groups.values())
-        return 2 * len(groups) + community + removals + 1
+        return 2 * len(groups) + community + removals + 1 + SCRIPT_STEP_CALLS
 
     def unmatched(self) -> list[dict[str, Any]]:
         return [r for r in self.owner_rows() if not r["matched"]]

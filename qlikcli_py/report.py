@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from qlikcli_py.checks.findings import render as render_findings
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.migration import AppOutcome
@@ -193,6 +194,10 @@ def render_run(doc: dict[str, Any]) -> str:
             lines.append(f"  ... and {len(app['failed_for_good']) - 10} more failed for good (see --report / --csv)")
         if app["failed_for_good"]:
             lines.append("  not tried again by later runs: fix the cause, then run with --retry-failed")
+        lines += render_findings(app.get("findings"))
+        original = ((app.get("findings") or {}).get("reload") or {}).get("original_script")
+        if original:
+            lines.append(f"  load script as imported (before any rename) kept in {original}")
         lines += [f"  note: {n}" for n in app["notes"]]
         if app["error"]:
             lines.append(f"  error: {app['error']}")
@@ -224,6 +229,7 @@ def render_plan(doc: dict[str, Any]) -> str:
             mark = "ok  " if o["matched"] else "MISS"
             target = f"-> {o['cloud_user']} ({o['cloud_user_id']}) by {o['rule']}" if o["matched"] else o["detail"]
             lines.append(f"    {mark} {o['source_owner']:<28} {o['objects']:>5} objects  {target}")
+        lines += render_findings(app.get("findings"))
         lines.append(f"  a run makes {app['write_calls']} write calls and {app['engine_calls']} engine calls: "
                      f"at least {_duration(app['minimum_seconds'])} at the write rate limit")
     totals = doc["totals"]
@@ -303,6 +309,11 @@ def render_verify(doc: dict[str, Any]) -> str:
                          f"{m['detail']}")
         if len(app["mismatches"]) > 20:
             lines.append(f"  ... and {len(app['mismatches']) - 20} more (see --report / --csv)")
+        for c in (app.get("reload") or {}).get("connections", []):
+            if c["status"] == "missing":
+                lines.append(f"  load script   names {c['connection']!r} (line {c['lines'][0]}), which the migrated "
+                             f"app cannot resolve: its first reload will fail; fix: create it in "
+                             f"{', '.join(c['missing_in'])} or correct the script")
     total = doc["summary"]
     lines.append(f"verified {total['objects']} objects in {total['apps']} apps: "
                  + ("everything matches" if total["mismatches"] == 0 else f"{total['mismatches']} mismatches"))

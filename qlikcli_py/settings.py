@@ -25,6 +25,8 @@ class RunOptions:
     max_imports: int | None = None
     keep_exports: bool = False
     retry_failed: bool = False  # hand over again objects that failed for good in earlier runs
+    connection_map: dict[str, str] = field(default_factory=dict)  # OLD -> NEW data connection names
+    connections: str = "warn"  # ConnectionPolicy: warn | require
 
 
 @dataclass

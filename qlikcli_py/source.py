@@ -4,6 +4,7 @@ the recorded replies in fixtures/qlik/ hold the shapes."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -94,7 +95,7 @@ class Source:
                     object_id=text(row.get("engineObjectId")), type=object_type,
                     title=text(row.get("name")),
                     state=State.of(bool(row.get("published")), bool(row.get("approved"))),
-                    owner_id=owner_id,
+                    owner_id=owner_id, note=object_note(object_type, row.get("attributes")),
                 ))
         return objects, owners
 
@@ -154,3 +155,34 @@ def _size(value: Any, app_id: str) -> int:
     log.warning("qrs.field_ignored", field="fileSize", app_id=app_id, value=repr(value)[:80],
                 why="not a byte count; the free-space check cannot use it")
     return 0
+
+
+async def site_script(source: Source, app_id: str) -> str:
+    """`app script get --app ID` through the site's engine (qlik-cli 2.25.0+ sends the CSRF token a
+    client-managed proxy wants on the websocket)."""
+    result = await source.qlik.run("app", "script", "get", "--app", app_id, *source._insecure,
+                                   context=source.context, tier=Tier.ENGINE, idempotent=True)
+    return result.stdout.decode("utf-8", "replace")
+
+
+DEFAULT_BOOKMARK_KEY = "defaultBookmark"  # INFERRED: how QRS `attributes` marks the app's default bookmark
+SHOW_CONDITION_KEY = "showCondition"  # INFERRED: a sheet's show condition in QRS `attributes`
+
+
+def object_note(object_type: str, attributes: Any) -> str:
+    """QRS AppObject `attributes` is a string (<= 1024 chars, REAL in the QRS spec); what it holds
+    for a bookmark or sheet is INFERRED (docs/qlik-surface.md): JSON with the keys above."""
+    if not isinstance(attributes, str) or not attributes.strip() or object_type not in ("bookmark", "sheet"):
+        return ""
+    try:
+        doc = json.loads(attributes)
+    except ValueError:
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    if object_type == "bookmark" and doc.get(DEFAULT_BOOKMARK_KEY) is True:
+        return "default"
+    condition = doc.get(SHOW_CONDITION_KEY)
+    if object_type == "sheet" and isinstance(condition, str) and condition.strip():
+        return "show-condition"
+    return ""

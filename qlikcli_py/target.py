@@ -204,3 +204,43 @@ def _cloud_app(value: Any, argv: tuple[str, ...]) -> CloudApp:
         owner_id=text(attrs.get("ownerId")), origin_app_id=text(attrs.get("originAppId")),
         created=text(attrs.get("createdDate")),
     )
+
+
+# -- what decides whether a migrated app reloads (checks/reload.py) -------------------------------
+async def app_script(target: Target, app_id: str) -> str:
+    """`app script get`: the load script as text (REAL 1.4.0: printed as is, --json changes nothing)."""
+    result = await target.qlik.run("app", "script", "get", "--app", app_id, context=target.context,
+                                   tier=Tier.ENGINE, idempotent=True)
+    return result.stdout.decode("utf-8", "replace")
+
+
+async def set_app_script(target: Target, app_id: str, script_file: Path) -> None:
+    """`app script set FILE`: replaces the script and saves the app; never reloads."""
+    await target.qlik.run("app", "script", "set", str(script_file), "--app", app_id, context=target.context,
+                          tier=Tier.ENGINE)
+
+
+async def app_connections(target: Target, app_id: str) -> list[str]:
+    """`app connection ls`: the connection names the app itself can resolve (engine GetConnections)."""
+    rows = await target.qlik.json("app", "connection", "ls", "--app", app_id, context=target.context,
+                                  tier=Tier.ENGINE, idempotent=True)
+    return [text(r.get("qName")) for r in array(rows) if text(r.get("qName"))]
+
+
+async def data_connections(target: Target, space_id: str) -> list[str]:
+    """`data-connection ls --spaceId S` (DOC): the names of a space's data connections."""
+    rows = await target._read("data-connection", "ls", "--spaceId", space_id, "--limit", "10000")
+    return [text(r.get("qName")) for r in array(rows)
+            if text(r.get("qName")) and text(r.get("space")) in ("", space_id)]
+
+
+async def quotas(target: Target) -> dict[str, tuple[float, float | None]]:
+    """`quota ls --reportUsage=true` (REAL flag in 1.4.0, a string there): id -> (quota, usage)."""
+    rows = await target._read("quota", "ls", "--reportUsage=true")
+    out: dict[str, tuple[float, float | None]] = {}
+    for r in array(rows):
+        attrs = obj(r.get("attributes"))
+        quota, usage = attrs.get("quota"), attrs.get("usage")
+        if isinstance(quota, int | float) and not isinstance(quota, bool):
+            out[text(r.get("id"))] = (float(quota), float(usage) if isinstance(usage, int | float) else None)
+    return out

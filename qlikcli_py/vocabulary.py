@@ -56,6 +56,7 @@ class Step(enum.StrEnum):
 
     EXPORT = "export"
     IMPORT = "import"
+    SCRIPT = "script"  # the imported app's load script read, renamed (--connection-map), checked
     COPY = "copy"
     REASSIGN = "reassign"
     MOVE = "move"

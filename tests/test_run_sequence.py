@@ -43,7 +43,10 @@ def _scenario():
         step(match=["user", "ls"], args=['subject eq "ACME\\\\asmith"'],
              stdout=_user(ASMITH, "Alex Smith", "ACME\\asmith", "alex.smith@acme.example")),
         step("user_ls_subject_apostrophe"),
-        step("qrs_app_export_create"), step("app_import"), step("app_copy"),
+        step("quota_ls"), step("app_ls"),  # the traps: app size vs quotas, a namesake in the managed space
+        step("qrs_app_export_create"), step("app_import"),
+        step("app_script_get"), step("app_connection_ls"),  # the imported app's script and its connections
+        step("app_copy"),
         *[step(match=["app", "object", "change-owner"], args=["--objectId", oid], stdout=_owned(oid, owner))
           for oid, owner in (("8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c", ASMITH),
                              ("0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", ASMITH),
@@ -92,17 +95,24 @@ def test_run_makes_exactly_these_calls(fake_qlik, tmp_path, capsys):
     # one lookup per distinct owner and attribute, never per object; SCIM escaping doubles the backslash
     # (both owners are found by subject, which decides: no e-mail lookup follows)
     assert lookups == ['subject eq "ACME\\\\asmith"', 'subject eq "ACME\\\\o\'brien"']
-    writes = [c for c in calls[len(expected):] if c[:2] != ["user", "ls"]]
-    assert writes[:3] == [
+    traps = [c for c in calls[len(expected):] if c[:2] in (["quota", "ls"], ["app", "ls"])]
+    assert sorted(traps) == sorted([["app", "ls", "--spaceId", MANAGED, "--limit", "100000", *TGT],
+                                    ["quota", "ls", "--reportUsage=true", *TGT]])
+    writes = [c for c in calls[len(expected):] if c[:2] != ["user", "ls"] and c not in traps]
+    assert writes[:5] == [
         ["qrs", "app", "export", "create", APP, "--exportScope", "all", "--output-file", qvf, *SRC],
         ["app", "import", "--file", qvf.removesuffix(".part"), "--spaceId", SHARED, "--name", "Sales Overview",
          "--resumable", *TGT],
+        # a qlik-cli before 2.25.0 cannot read the site's script: it is read and checked after the import,
+        # before the copy (no --connection-map: nothing is rewritten)
+        ["app", "script", "get", "--app", IMPORTED, *TGT],
+        ["app", "connection", "ls", "--app", IMPORTED, *TGT],
         ["app", "copy", IMPORTED, "--attributes-name", "Sales Overview", "--attributes-spaceId", SHARED, *TGT],
     ]
     # then the hand-over of the imported app and the clean-up of the copy, side by side: each in order
-    handover = [c for c in writes[3:] if IMPORTED in c]
-    cleanup = [c for c in writes[3:] if "--app" in c and c[c.index("--app") + 1] == COPY]
-    assert sorted(handover + cleanup) == sorted(writes[3:])
+    handover = [c for c in writes[5:] if IMPORTED in c]
+    cleanup = [c for c in writes[5:] if "--app" in c and c[c.index("--app") + 1] == COPY]
+    assert sorted(handover + cleanup) == sorted(writes[5:])
     assert handover == [
         *[["app", "object", "change-owner", "--appId", IMPORTED, "--objectId", oid, "--ownerId", owner, *TGT]
           for oid, owner in (("0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", ASMITH),

@@ -9,6 +9,9 @@ from typing import Any
 
 import click
 
+from qlikcli_py.connection_maps import DEFAULT_POLICY
+from qlikcli_py.connection_maps import ConnectionPolicy
+from qlikcli_py.connection_maps import load_map
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import is_guid
 from qlikcli_py.ledger import default_state_dir
@@ -179,6 +182,15 @@ def run_options(f: F) -> F:
             help="Stop cleanly after this many imports in 24 hours (the tenant's daily import quota)."),
         opt("--retry-failed", is_flag=True,
             help="Try again the objects that failed for good in earlier runs (not in the app, refused)."),
+        opt("--connection-map", "connection_map", multiple=True,
+            help="Rename a data connection in each app's load script, OLD=NEW (repeatable); "
+                 "rewritten before the copy and the move, never reloaded."),
+        opt("--connection-map-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+            help="CSV with columns old,new: more --connection-map pairs."),
+        opt("--connections", type=click.Choice([str(p) for p in ConnectionPolicy]), default=str(DEFAULT_POLICY),
+            show_default=True,
+            help="A script naming a data connection the target lacks: warn (report, migrate) or require "
+                 "(stop before the first export)."),
         opt("--quiet", is_flag=True,
             help="For cron: print nothing when everything succeeded, else one summary of what did not."),
     ]):
@@ -212,7 +224,9 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
     mapping = load_options(p.get("match_order"), p.get("mapping_file"), tuple(p.get("rewrite", ())),
                            p.get("lookup", DEFAULT_LOOKUP), p.get("on_unmatched", DEFAULT_ON_UNMATCHED))
     run = RunOptions(export_dir=export_dir or state_dir / "exports", force=force, max_imports=max_imports,
-                     keep_exports=keep_exports, retry_failed=retry_failed)
+                     keep_exports=keep_exports, retry_failed=retry_failed,
+                     connection_map=load_map(p.get("connection_map", ()), p.get("connection_map_file")),
+                     connections=p.get("connections", str(DEFAULT_POLICY)))
     return Settings(conn=conn, state_dir=Path(state_dir), specs=specs, mapping=mapping, run=run,
                     manifest=p.get("manifest"), report=p.get("report"), csv=p.get("csv_path"))
 

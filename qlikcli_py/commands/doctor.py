@@ -9,6 +9,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from qlikcli_py.checks import traps
 from qlikcli_py.concurrency import nothing
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
@@ -63,7 +64,16 @@ class Findings:
 
 async def doctor(conn: Connection, *, shared: str, managed: str, export_dir: Path) -> list[Result]:
     found = await checks(conn, spaces=[(shared, SpaceType.SHARED), (managed, SpaceType.MANAGED)], export_dir=export_dir)
+    if not found.failures and found.spaces is not None:  # will it reload: checks/traps.py
+        target = Target(found.qlik, conn.target_context, scratch=conn.scratch)
+        pick = {ref: _find_space(found.spaces, ref) for ref in (shared, managed)}
+        lines = await traps.doctor_lines(target, pick[shared], pick[managed], found.version)
+        found.results += [Result(name, PreflightStatus(status), detail, fix) for name, status, detail, fix in lines]
     return found.results
+
+
+def _find_space(spaces: list[Space], ref: str) -> Space | None:
+    return next((s for s in spaces if ref and ref in (s.id, s.name)), None)
 
 
 async def checks(conn: Connection, *, spaces: list[tuple[str, str]], export_dir: Path | None,

@@ -1,19 +1,23 @@
 """`qlik-migrate run`: plan every app (read-only), then migrate them, then report."""
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import structlog
 
 from qlikcli_py import manifest
 from qlikcli_py import report
+from qlikcli_py.checks import findings as found
 from qlikcli_py.commands import doctor
 from qlikcli_py.commands.common import build_plans
 from qlikcli_py.commands.common import check_writable_dir
+from qlikcli_py.connection_maps import ConnectionPolicy
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.migration import Migration
+from qlikcli_py.migration.scripts import read_findings
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.progress import Progress
 from qlikcli_py.session import Session
@@ -23,6 +27,7 @@ from qlikcli_py.target import Target
 from qlikcli_py.vocabulary import AppStatus
 from qlikcli_py.vocabulary import PreflightStatus
 from qlikcli_py.vocabulary import SpaceType
+from qlikcli_py.vocabulary import Step
 
 log = structlog.get_logger("run")
 
@@ -33,6 +38,9 @@ async def run(settings: Settings) -> tuple[int, dict[str, Any]]:
         session = await preflight(settings)
         plans = await build_plans(settings, session)  # every usage problem surfaces here, before any change
         room_for_exports(settings, ledger, plans)
+        findings = await found.plan_findings(session, plans, settings.run, ledger.known_cloud_app_ids())
+        # an app whose imported script was already checked (a rerun) is judged by that check, not the source's
+        refuse_missing_connections(settings, [p for p in plans if not _script_checked(ledger, p.app.id)], findings)
         check_writable_dir(settings.run.export_dir, "--export-dir")
         ledger.start_run(settings.run_id, "run")
         progress = Progress(len(plans))
@@ -42,6 +50,12 @@ async def run(settings: Settings) -> tuple[int, dict[str, Any]]:
             progress.close()
         by_id = {p.app.id: p for p in plans}
         apps = report.run_apps(outcomes, by_id, ledger)
+        for app in apps:  # the imported app's answer where the run got that far, else the plan's
+            doc = findings[app["source_app_id"]].doc()
+            after_import = read_findings(settings.state_dir, app["source_app_id"])
+            if after_import is not None:
+                doc["reload"] = after_import
+            app["findings"] = doc
         code = exit_code(apps)
         doc = report.envelope(
             "run", settings.run_id, code, {"apps": apps},
@@ -53,7 +67,9 @@ async def run(settings: Settings) -> tuple[int, dict[str, Any]]:
         if settings.report:
             report.write_json(settings.report, doc)
         if settings.csv:
-            report.write_csv(settings.csv, report.object_rows(ledger, ((p.app.id, p.app.name) for p in plans)))
+            report.write_csv(settings.csv, itertools.chain(
+                report.object_rows(ledger, ((p.app.id, p.app.name) for p in plans)),
+                *(found.finding_rows(a["source_app_id"], a["name"], a["findings"]) for a in apps)))
         ledger.finish_run(settings.run_id, code)
         log.info("run.done", exit_code=code, apps=len(apps))
         return code, doc
@@ -72,6 +88,18 @@ async def preflight(settings: Settings) -> Session:
                    target=Target(found.qlik, conn.target_context, scratch=conn.scratch))
 
 
+def refuse_missing_connections(settings: Settings, plans: list[AppPlan],
+                               findings: dict[str, found.AppFindings]) -> None:
+    """`--connections require`: stop before the first export, naming every missing connection."""
+    if settings.run.connections != ConnectionPolicy.REQUIRE:
+        return
+    missing = found.missing_by_app(plans, findings)
+    if missing:
+        raise UsageProblem("--connections require: load scripts name data connections the target lacks: "
+                           + " | ".join(missing) + "; create them or pass --connection-map OLD=NEW; "
+                           "nothing was exported or changed")
+
+
 def room_for_exports(settings: Settings, ledger: Ledger, plans: list[AppPlan]) -> None:
     """The export dir must hold the QVFs a run writes (QRS `fileSize` per app): one per app in
     flight, or all of them when they are kept."""
@@ -82,6 +110,11 @@ def room_for_exports(settings: Settings, ledger: Ledger, plans: list[AppPlan]) -
     what = "the app" if len(sizes) == 1 else f"the {min(at_once, len(sizes))} largest apps exported at once"
     doctor.export_dir_check(results, settings.run.export_dir, need, what)
     _refuse([r for r in results if r.status == PreflightStatus.FAIL])
+
+
+def _script_checked(ledger: Ledger, app_id: str) -> bool:
+    rec = ledger.app(app_id)
+    return rec is not None and rec.done(Step.SCRIPT)
 
 
 def _imported(ledger: Ledger, app_id: str) -> bool:

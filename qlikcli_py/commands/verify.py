@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from qlikcli_py import report
+from qlikcli_py.checks.reload import verify_check
 from qlikcli_py.commands.common import app_specs
 from qlikcli_py.commands.common import connect
 from qlikcli_py.errors import ExitCode
@@ -41,10 +42,14 @@ async def verify(settings: Settings) -> tuple[int, dict[str, Any]]:
             rec = records[plan.app.id]
             checks = await verifier.app(plan, rec)
             rows += [c.row() for c in checks]
+            assert rec.imported_app_id is not None
+            script = await verify_check(session, rec.imported_app_id, plan.managed.name)
             apps.append({
                 "source_app_id": plan.app.id, "name": plan.app.name, "imported_app_id": rec.imported_app_id,
                 "copy_app_id": rec.copy_app_id, "summary": summarize(checks),
                 "mismatches": [c.row() for c in checks if c.status not in CHECK_OK],
+                "reload": script.doc(),
+                "missing_connections": [c.connection for c in script.missing],
             })
         mismatches = sum(a["summary"]["mismatches"] for a in apps)
         code = ExitCode.OK if mismatches == 0 else ExitCode.MISMATCH

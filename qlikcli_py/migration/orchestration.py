@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Awaitable
@@ -30,6 +31,7 @@ from qlikcli_py.migration.context import app_record
 from qlikcli_py.migration.creating import Creating
 from qlikcli_py.migration.creating import QuotaReached
 from qlikcli_py.migration.handover import Handover
+from qlikcli_py.migration.scripts import script_step
 from qlikcli_py.migration.settling import Settling
 from qlikcli_py.planning import AppPlan
 from qlikcli_py.progress import Progress
@@ -150,8 +152,9 @@ class Migration:
 
     async def _steps(self, plan: AppPlan, out: AppOutcome) -> None:
         app_id = plan.app.id
+        script = functools.partial(script_step, self.session, self.ledger, self.opts)  # migration/scripts.py
         for name, step in ((Step.EXPORT, self.creating.export), (Step.IMPORT, self.creating.import_app),
-                           (Step.COPY, self.creating.copy)):
+                           (Step.SCRIPT, script), (Step.COPY, self.creating.copy)):
             await self._step(plan, name, step)
         # The copy's clean-up does not depend on the hand-over of the imported app: both go at once
         # (an app's calls are mostly round trips, so this takes the clean-up off the critical path).

@@ -101,6 +101,8 @@ def app_import(call: Call) -> dict[str, Any]:
                 for o in doc["objects"]
             ],
         )
+        if doc.get("script"):  # the load script travels in the QVF
+            call.conn.execute("INSERT INTO app_scripts (app_id, script) VALUES (?, ?)", (app_id, str(doc["script"])))
         return shapes.nx_app(call, _require_app(call, app_id))
 
 
@@ -167,6 +169,7 @@ def app_copy(call: Call) -> dict[str, Any]:
             " WHERE app_id = ? AND (approved = 1 OR published = 1 OR owner_id = ?) ORDER BY rowid",
             (app_id, call.identity, stamp, stamp, source_id, call.identity),
         )
+        _copy_script(call, source_id, app_id)
         return shapes.nx_app(call, _require_app(call, app_id))
 
 
@@ -209,6 +212,7 @@ def app_publish(call: Call) -> dict[str, Any]:
             " WHERE app_id = ? AND approved = 1 ORDER BY rowid",
             (app_id, call.identity, stamp, stamp, stamp, source_id),
         )
+        _copy_script(call, source_id, app_id)
         return shapes.nx_app(call, _require_app(call, app_id))
 
 
@@ -233,3 +237,7 @@ def object_change_owner(call: Call) -> dict[str, Any]:
         )
         row = call.conn.execute(f"SELECT {_OBJECT_COLUMNS} FROM cloud_objects WHERE app_id = ? AND object_id = ?", (app_id, object_id)).fetchone()
     return shapes.nx_app_object(call, row)
+
+
+def _copy_script(call: Call, source_id: str, app_id: str) -> None:
+    call.conn.execute("INSERT INTO app_scripts (app_id, script) SELECT ?, script FROM app_scripts WHERE app_id = ?", (app_id, source_id))

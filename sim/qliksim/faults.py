@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     # Whether `rm --no-save` outlives the qlik process that made it (`kept`: pending until a later
     # `app build` saves) or is lost with its engine session (`dropped`). Not documented either way.
     "unsaved_removals": "kept",
+    # Whether `quota ls` answers this tenant's identities or refuses them (403): a tool must say
+    # the quota check was skipped, and why.
+    "quota_access": "allowed",
 }
 _CHOICES = {"hidden_answer": ("access_denied", "not_found"), "engine_wording": ("coded", "corectl", "novel"),
             "unsaved_removals": ("kept", "dropped")}
@@ -101,6 +104,10 @@ def _normalise(key: str, value: Any) -> Any:
     if key in _CHOICES:
         if value not in _CHOICES[key]:
             raise ValueError(f"{key} is one of {', '.join(_CHOICES[key])}, got {value!r}")
+        return value
+    if key == "quota_access":
+        if value not in ("allowed", "forbidden"):
+            raise ValueError(f"quota_access is allowed or forbidden, got {value!r}")
         return value
     number = float(value)  # bools become 1.0/0.0: export_enospc=True means "always"
     if key in PROBABILITIES and not 0.0 <= number <= 1.0:

@@ -272,7 +272,13 @@ def app_ls(call: Call) -> list[dict[str, Any]]:
 
 
 def object_full(call: Call) -> list[dict[str, Any]]:
-    return [render_object(r) for r in _query(call, _OBJECT_SQL, OBJECT_PROPS)]
+    rows = [render_object(r) for r in _query(call, _OBJECT_SQL, OBJECT_PROPS)]
+    with call.read():
+        attrs = dict(call.conn.execute("SELECT object_id, attributes FROM qrs_object_attributes").fetchall())
+    if attrs:
+        for row in rows:
+            row["attributes"] = attrs.get(row["id"], "")
+    return rows
 
 
 def object_ls(call: Call) -> list[dict[str, Any]]:
@@ -323,13 +329,15 @@ def app_export(call: Call) -> bytes | None:
             "SELECT engine_object_id, object_type, name, description, published, approved FROM qrs_objects WHERE app_id = ? ORDER BY rowid",
             (app_id,),
         ).fetchall()
+        script = call.conn.execute("SELECT script FROM app_scripts WHERE app_id = ?", (app_id,)).fetchone()
     objects = [
         {"engineObjectId": eid, "type": otype, "title": title, "description": desc, "published": bool(pub), "approved": bool(appr)}
         for eid, otype, title, desc, pub, appr in rows
         if qvf.in_scope(scope, bool(pub), bool(appr))
     ]
     data = qvf.encode(
-        {"qrsAppId": app_id, "name": app[0], "description": app[1], "lastReloadTime": app[2], "exportScope": scope, "skipData": bool(call.flag("skipdata"))},
+        {"qrsAppId": app_id, "name": app[0], "description": app[1], "lastReloadTime": app[2], "exportScope": scope, "skipData": bool(call.flag("skipdata")),
+         "script": script[0] if script else ""},
         objects,
     )
     data = _not_a_qvf(str(call.knobs.get("export_writes", "qvf")), app_id) or data

@@ -221,6 +221,9 @@ def demo(path: str | os.PathLike[str]) -> dict[str, Any]:
                 b.qrs_object(app_id, otype, title, qrs_users[who], labels[who], state, eid)
                 objects[key].append({"engineObjectId": eid, "type": otype, "state": state, "owner": who, "title": title})
     b.write()
+    from qliksim import seed_reload
+
+    seed_reload.demo(b.path, {"apps": apps, "spaces": info["spaces"]})
     info.update(
         {
             "path": b.path,

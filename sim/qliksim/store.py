@@ -85,6 +85,17 @@ CREATE TABLE cloud_objects (
     pending_rm INTEGER NOT NULL DEFAULT 0,   -- removed with --no-save; applied by `app build`
     PRIMARY KEY (app_id, object_id)
 );
+-- The load script of a QRS app or a Cloud app (by the app's id); no row: an empty script.
+CREATE TABLE app_scripts (app_id TEXT PRIMARY KEY, script TEXT NOT NULL);
+-- Qlik Cloud data connections: each lives in one space (NULL: the owner's personal space).
+CREATE TABLE data_connections (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, space_id TEXT, type TEXT NOT NULL DEFAULT 'QvOdbcConnectorPackage.exe',
+    owner_id TEXT NOT NULL DEFAULT '', created TEXT NOT NULL DEFAULT ''
+);
+-- QRS AppObject `attributes` (a string in QRS; its content for bookmarks and sheets INFERRED).
+CREATE TABLE qrs_object_attributes (object_id TEXT PRIMARY KEY, attributes TEXT NOT NULL);
+-- Tenant quotas (`quota ls`): id as Qlik names it (app_mem_size, app_upload_disk_size, ...).
+CREATE TABLE quotas (id TEXT PRIMARY KEY, quota REAL NOT NULL, usage REAL NOT NULL DEFAULT 0, unit TEXT NOT NULL DEFAULT 'bytes');
 """
 
 
@@ -207,6 +218,13 @@ class World:
 
     def cloud_objects(self, app_id: str) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM cloud_objects WHERE app_id = ? ORDER BY rowid", (app_id,))
+
+    def script(self, app_id: str) -> str:
+        rows = self._rows("SELECT script FROM app_scripts WHERE app_id = ?", (app_id,))
+        return str(rows[0]["script"]) if rows else ""
+
+    def data_connections(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM data_connections ORDER BY rowid")
 
     def calls(self) -> list[dict[str, Any]]:
         """The call log (`<state>.calls.jsonl`), one dict per simulated call."""

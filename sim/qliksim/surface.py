@@ -189,6 +189,15 @@ COMMANDS: list[Cmd] = [
     *_engine_group("bookmark"),
     *_engine_group("dimension"),
     *_engine_group("measure"),
+    # --- what decides whether a migrated app reloads (reload_surface.py) ---
+    Cmd("app script get", "reload_surface:script_get", "engine", flags=_ENGINE, required=("app",)),
+    Cmd("app script set", "reload_surface:script_set", "engine", nargs=(1, 1), flags={**_ENGINE, "no-save": "bool"},
+        required=("app",), mutating=True),
+    Cmd("app connection ls", "reload_surface:connection_ls", "engine", flags={**_ENGINE, "quiet": ("bool", "q")},
+        required=("app",), quiet_key="qId"),
+    Cmd("data-connection ls", "reload_surface:data_connection_ls", "read",
+        flags={**_LIST, "spaceId": "str", "personal": "bool", "owner": "str", "userId": "str", "extended": "bool"}, quiet_key="id"),
+    Cmd("quota ls", "reload_surface:quota_ls", "read", flags={**_REST, "reportUsage": "str"}, quiet_key="id"),
     Cmd(
         "app build",
         "engine:build",

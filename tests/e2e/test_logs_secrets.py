@@ -21,7 +21,7 @@ from pathlib import Path
 
 from qlikcli_py.errors import ExitCode
 
-STEPS = ("export", "import", "copy", "reassign", "move", "clean")
+STEPS = ("export", "import", "script", "copy", "reassign", "move", "clean")
 
 
 def tokens() -> dict[str, str]:
@@ -126,8 +126,8 @@ def test_no_secret_reaches_any_output_and_logs_carry_run_app_and_step(sim, monke
     assert all(isinstance(e["seconds"], float) and e["seconds"] >= 0 for e in done)
     per_step = Counter((e["run_id"], e["step"]) for e in done)
     # the first run fails in the hand-over; the copy's clean-up, which runs beside it, completes
-    first = (*STEPS[:3], "clean")
-    assert per_step == Counter({(r1["run_id"], s): 1 for s in first} | {(r2["run_id"], s): 1 for s in STEPS[3:5]})
+    first = (*STEPS[:4], "clean")
+    assert per_step == Counter({(r1["run_id"], s): 1 for s in first} | {(r2["run_id"], s): 1 for s in STEPS[4:6]})
     assert (log.stat().st_mode & 0o077) == 0
 
 

@@ -76,7 +76,8 @@ def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     assert app["write_calls"] == 3 + sum(c for _, _, c in SALES_OWNERS.values()) == 15
     assert app["minimum_seconds"] == 6.0  # 10 at once, the other 5 a window later
     assert doc["totals"] == {"apps": 1, "objects": 22, "write_calls": 15, "engine_calls": app["engine_calls"],
-                             "minimum_seconds": app["minimum_seconds"], "unmatched_owners": 1}
+                             "minimum_seconds": app["minimum_seconds"], "unmatched_owners": 1,
+                             "missing_connections": 0, "traps": 0}  # 2.24.0: scripts unknown until import
 
     out = res.out
     assert "Sales Overview (" in out and "22 objects" in out
@@ -105,8 +106,8 @@ def test_plan_predicts_the_writes_of_the_run_and_assign_gives_unmatched_objects_
     made = tiers(sim.calls()[calls:])
     assert made["write"] == plan["write_calls"], made  # the plan's count, exactly
     # the copy listed per engine family (4) before and after the save, 7 community unpublished, rm per
-    # engine family (4), one save: the plan's count, exactly
-    assert made["engine"] == plan["engine_calls"] == 20
+    # engine family (4), one save; the script and its connections (2): the plan's count, exactly
+    assert made["engine"] == plan["engine_calls"] == 22
 
     report = json.loads((sim.tmp / "run.json").read_text())["apps"][0]
     assert report["unmatched"] == []
@@ -123,7 +124,8 @@ def test_plan_predicts_the_writes_of_the_run_and_assign_gives_unmatched_objects_
 
 def test_plan_predicts_the_engine_calls_of_the_run(sim):
     sim.migrate("plan", sim.app(), *args(sim, "--report", str(sim.tmp / "plan.json")))
-    assert json.loads((sim.tmp / "plan.json").read_text())["apps"][0]["engine_calls"] == 20  # 8 listings + 12
+    # 8 listings + 12 clean-up + 2 script
+    assert json.loads((sim.tmp / "plan.json").read_text())["apps"][0]["engine_calls"] == 22
 
 
 def test_on_unmatched_fail_stops_before_the_first_change(sim):
@@ -140,7 +142,8 @@ def test_on_unmatched_fail_stops_before_the_first_change(sim):
 
 # -- doctor ---------------------------------------------------------------------------------------
 CHECKS = ["qlik-cli", "qlik-cli flags", "context qseow", "context cloud", "source answers", "target answers",
-          "ownership repair", "shared space", "managed space", "export dir"]
+          "ownership repair", "shared space", "managed space", "export dir", "load scripts", "data connections",
+          "quotas"]
 
 
 def test_doctor_passes_one_line_per_check_and_changes_nothing(sim):

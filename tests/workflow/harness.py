@@ -79,7 +79,8 @@ class RunResult:
 class World:
     def __init__(self, tmp_path: Path, *, admin: bool = False, hidden_answer: str = "access_denied",
                  absent_answer: str = "engine_not_found", drop_unsaved: bool = False,
-                 hidden_refusal: str = "403") -> None:
+                 hidden_refusal: str = "403", connection_map: dict[str, str] | None = None) -> None:
+        self.connection_map = connection_map or {}
         self.tenant = FakeTenant(QVF, admin=admin, hidden_answer=hidden_answer, absent_answer=absent_answer,
                                  drop_unsaved=drop_unsaved, hidden_refusal=hidden_refusal)
         self.ledger = Ledger(tmp_path / "state")
@@ -110,7 +111,8 @@ class World:
         before = len(self.tenant.calls)
         if not self.tenant.kill_scripted():  # nothing to kill: in this process, faster
             migration = Migration(self.session, self.ledger,
-                                  RunOptions(export_dir=self.export_dir, retry_failed=retry_failed),
+                                  RunOptions(export_dir=self.export_dir, retry_failed=retry_failed,
+                                             connection_map=self.connection_map),
                                   Progress(1, enabled=False))
             result = RunResult(asyncio.run(migration.migrate_app(plan(self.modified))), self.tenant.calls[before:])
             self.runs.append(result)
@@ -127,7 +129,8 @@ class World:
 
                 self.tenant.on_kill = die
                 migration = Migration(self.session, Ledger(self.ledger.dir),
-                                      RunOptions(export_dir=self.export_dir, retry_failed=retry_failed),
+                                      RunOptions(export_dir=self.export_dir, retry_failed=retry_failed,
+                                                 connection_map=self.connection_map),
                                       Progress(1, enabled=False))
                 done = asyncio.run(migration.migrate_app(plan(self.modified)))
                 self.tenant.on_kill = None

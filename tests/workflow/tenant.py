@@ -150,11 +150,13 @@ class CloudAppRow:
     created: str
     origin: str = ""
     objects: dict[str, CloudObj] = field(default_factory=dict)
+    script: str = "LIB CONNECT TO 'SQL_Prod';\n"  # the load script (migration/scripts.py reads it)
 
 
 _COMMANDS = (
     ("qrs", "app", "export", "create"), ("app", "import"), ("app", "ls"), ("app", "get"), ("app", "copy"),
     ("app", "object", "change-owner"), ("app", "publish", "create"), ("app", "build"),
+    ("app", "script", "get"), ("app", "script", "set"), ("app", "connection", "ls"),
 )
 _ENGINE = ("layout", "unpublish", "rm", "ls")
 
@@ -276,8 +278,9 @@ class FakeTenant(Qlik):
             source = self._app(args[2])
             objects = {oid: CloudObj(o.type, ME, o.published, o.approved) for oid, o in source.objects.items()
                        if self._visible(o)}
-            return self._nx(self._create(_flag(args, "--attributes-name"), _flag(args, "--attributes-spaceId"),
-                                         objects))
+            copy = self._create(_flag(args, "--attributes-name"), _flag(args, "--attributes-spaceId"), objects)
+            copy.script = source.script
+            return self._nx(copy)
         if cmd == "app object change-owner":
             app, oid = self._app(_flag(args, "--appId")), _flag(args, "--objectId")
             obj = app.objects.get(oid)
@@ -295,6 +298,14 @@ class FakeTenant(Qlik):
         if cmd == "app build":
             self._app(_flag(args, "--app"))
             return b"Saving app... Done\n\n"
+        if cmd == "app script get":
+            return self._app(_flag(args, "--app")).script.encode()
+        if cmd == "app script set":
+            self._app(_flag(args, "--app")).script = Path(args[3]).read_text(encoding="utf-8")
+            return b""
+        if cmd == "app connection ls":
+            self._app(_flag(args, "--app"))
+            return _dump([{"qId": "c1", "qName": "SQL_Prod", "qType": "ODBC"}])
         app = self._app(_flag(args, "--app"))
         verb = args[2]
         if verb == "ls":

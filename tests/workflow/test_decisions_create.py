@@ -111,7 +111,7 @@ def test_a_killed_export_leaves_its_part_file_and_the_next_run_starts_the_export
 
 # -- import: `qlik app import --file X --spaceId SHARED --name N --resumable` ----------------------
 IMPORT = {
-    "answered": Row(answered(), IMPORT_IS_NEW, "done", "app copy", 1),
+    "answered": Row(answered(), IMPORT_IS_NEW, "done", "app script get", 1),  # the script step, then the copy
     "failed-not-applied": Row(failed("503"), f"{WRITES_ARE_AMBIGUOUS}; {APP_LS_IS_TRUTH}: no new app, so none was "
                               "created", "failed", "app ls", 2, "created no app"),
     "failed-but-applied": Row(failed("503", applied=True), f"{WRITES_ARE_AMBIGUOUS}; {APP_LS_IS_TRUTH}: the new app "

@@ -117,13 +117,28 @@ class Session:
             for h in gone:
                 del self.handles[h]
             return {"qSuccess": bool(gone)}
-        if method == "GetConnections":
-            return {"qConnections": []}  # a migrated app's connections are not part of the world
+        if method == "GetConnections":  # `app connection ls`: what the app's space (and others) offer
+            return {"qConnections": self._run("app connection ls", {"json": True})}
         if method == "GetAppProperties":
             return {"qProp": {"qTitle": self.app_id, "qThumbnail": {}}}
-        if method == "GetScript":
-            return {"qScript": ""}
+        if method == "GetScript":  # `app script get`
+            return {"qScript": self._run("app script get", {})}
+        if method == "SetScript":  # `app script set FILE`; the DoSave that follows saves
+            return self._set_script(str(_param(params, "qScript", 0)))
         raise _unknown(method)
+
+    def _set_script(self, script: str) -> dict[str, Any]:
+        import os
+        import tempfile
+
+        fd, path = tempfile.mkstemp(suffix=".qvs")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(script)
+            self._run("app script set", {"no-save": True}, [path])
+        finally:
+            os.unlink(path)
+        return {}
 
     def _object(self, handle: int, method: str, params: Any) -> dict[str, Any]:
         family, object_id = self.handles[handle]

@@ -182,6 +182,16 @@ def space_get(req: Request) -> Response:
     return ok(req.run("space get", {}, [req.group(1)]))
 
 
+@route("GET", "/api/v1/data-connections")
+def data_connections_list(req: Request) -> Response:
+    return _paged(req, "data-connection ls", _pick(req, "spaceId"))
+
+
+@route("GET", "/api/v1/quotas")
+def quotas_list(req: Request) -> Response:
+    return ok({"data": req.run("quota ls", _pick(req, "reportUsage"))})
+
+
 @route("GET", "/api/v1/users")
 def users_list(req: Request) -> Response:
     flags = _pick(req, "filter", "email", "fields", "sort")
