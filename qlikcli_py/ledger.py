@@ -31,7 +31,7 @@ from qlikcli_py.vocabulary import CleanupStatus
 from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import Step
 
-LEDGER_VERSION = 2
+LEDGER_VERSION = 3
 LEDGER_FILE = "ledger.sqlite"
 LOCK_FILE = "lock"
 
@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS objects (
     evidence TEXT,
     error TEXT,
     updated_at TEXT NOT NULL,
+    sent_by TEXT,              -- the context (identity) that sent the last change-owner
     PRIMARY KEY (source_app_id, object_id)
 );
 CREATE TABLE IF NOT EXISTS cleanup (
@@ -113,6 +114,11 @@ CREATE TABLE IF NOT EXISTS import_attempts (
 INSERT INTO import_attempts SELECT source_app_id, at, 'imported', imported_app_id, NULL FROM imports;
 INSERT INTO import_attempts SELECT source_app_id, import_started_at, 'reserved', NULL, NULL FROM apps
     WHERE import_started_at IS NOT NULL AND imported_app_id IS NULL;
+""",
+    # Format 2 -> 3: which identity (context) sent each hand-over (--helper-context). Earlier
+    # hand-overs were all sent by the target context, which the apps' identity_id names.
+    2: """
+ALTER TABLE objects ADD COLUMN sent_by TEXT;
 """,
 }
 
@@ -426,12 +432,13 @@ class Ledger:
                                (source_app_id, status)).fetchall()
 
     def set_object(self, source_app_id: str, object_id: str, *, status: str, result_owner_id: str | None = None,
-                   evidence: str | None = None, error: str | None = None) -> None:
+                   evidence: str | None = None, error: str | None = None, sent_by: str | None = None) -> None:
+        """`sent_by`: the context a change-owner is sent as (kept when None)."""
         with self.tx() as db:
             db.execute(
                 """UPDATE objects SET status=?, result_owner_id=COALESCE(?, result_owner_id), evidence=?,
-                   error=?, updated_at=? WHERE source_app_id=? AND object_id=?""",
-                (status, result_owner_id, evidence, error, now(), source_app_id, object_id),
+                   error=?, updated_at=?, sent_by=COALESCE(?, sent_by) WHERE source_app_id=? AND object_id=?""",
+                (status, result_owner_id, evidence, error, now(), sent_by, source_app_id, object_id),
             )
 
     def object_counts(self, source_app_id: str) -> dict[str, int]:

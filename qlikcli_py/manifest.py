@@ -78,8 +78,9 @@ def _toml_rows(path: Path, text: str) -> list[Row]:
     unknown = set(doc) - {"defaults", "app"}
     if unknown:
         raise UsageProblem(f"manifest {path}: unknown tables {sorted(unknown)} (expected [defaults] and [[app]])")
-    defaults = _toml_fields(f"{path} [defaults]", doc.get("defaults", {}), allow=("shared_space", "managed_space",
-                                                                                     "skip_data"))
+    given = {k: v for k, v in doc.get("defaults", {}).items() if k != "helper_context"} \
+        if isinstance(doc.get("defaults"), dict) else doc.get("defaults")  # helpers: identity_options.py
+    defaults = _toml_fields(f"{path} [defaults]", given, allow=("shared_space", "managed_space", "skip_data"))
     rows = []
     for i, entry in enumerate(doc.get("app", []), 1):
         fields = {**defaults, **_toml_fields(f"{path} [[app]] #{i}", entry)}

@@ -63,7 +63,7 @@ class Verifier:
         managed = rec.imported_app_id or ""
         session_name = f"qlik-migrate-verify-{managed}"
         visible = {oid: (otype, title) for oid, otype, title in
-                   await self.s.target.list_objects(managed, session=session_name)}
+                   await self.s.pool.reader().target.list_objects(managed, session=session_name)}
         evidence = {r["object_id"]: r for r in self.ledger.objects(plan.app.id)}
         for obj in plan.objects:
             checks.append(self._check(plan, obj, Place.MANAGED, rec.identity_id))
@@ -95,21 +95,22 @@ class Verifier:
                      owner.key if owner else "", expected)
 
     async def _inspect(self, app_id: str, check: Check, ledger_row: Any, session: str) -> None:
+        reader = self.s.pool.reader()  # the reads are shared by the identities (admin.apps ones first)
         try:
-            found = await self.s.target.layout(app_id, check.object_id, check.type, session=session)
+            found = await reader.target.layout(app_id, check.object_id, check.type, session=session)
         except QlikCommandFailed as e:
-            self._unseen(check, e, ledger_row)
+            self._unseen(check, e, ledger_row, sees_all=reader.admin_apps)
             return
         self._compare(check, found)
 
-    def _unseen(self, check: Check, exc: QlikCommandFailed, ledger_row: Any) -> None:
+    def _unseen(self, check: Check, exc: QlikCommandFailed, ledger_row: Any, *, sees_all: bool = False) -> None:
         if exc.kind == FailureKind.NOT_FOUND:
             if check.type in NOT_REASSIGNABLE:
                 check.status, check.detail = CheckStatus.NOT_CHECKED, "not an engine object in Qlik Cloud"
             else:
                 check.status, check.detail = CheckStatus.MISSING, "not in the migrated app"
             return
-        if exc.kind == FailureKind.FORBIDDEN and check.state == State.PRIVATE and not self.s.admin_apps:
+        if exc.kind == FailureKind.FORBIDDEN and check.state == State.PRIVATE and not sees_all:
             proof = ledger_row["result_owner_id"] if ledger_row is not None else None
             if proof and proof == check.expected_owner:
                 check.status, check.found_owner = CheckStatus.OK_HIDDEN, proof

@@ -11,6 +11,7 @@ import click
 
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import is_guid
+from qlikcli_py.identity_options import helper_contexts
 from qlikcli_py.ledger import default_state_dir
 from qlikcli_py.mapping import DEFAULT_LOOKUP
 from qlikcli_py.mapping import DEFAULT_ON_UNMATCHED
@@ -117,6 +118,10 @@ def connection_options(f: F) -> F:
             help="Seconds over which Qlik evaluates the rates: up to rate x window calls go at once."),
         opt("--call-timeout", type=click.FloatRange(1), default=DEFAULT_CALL_TIMEOUT, show_default=True,
             help="Seconds before one qlik call is abandoned (export and import get an hour)."),
+        opt("--helper-context", "helper_context", multiple=True,
+            help="Context of an admin.apps bot (another user) sharing the hand-overs and engine reads; repeatable."),
+        opt("--tenant-write-rate", type=click.FloatRange(0), default=0.0, show_default=True,
+            help="Tier 2 calls per minute for the whole tenant, over all identities; 0: no cap beyond each one's."),
     ]):
         f = deco(f)
     return f
@@ -193,6 +198,7 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
         read_rate=p.get("read_rate", DEFAULT_READ_PER_MIN), write_rate=p.get("write_rate", DEFAULT_WRITE_PER_MIN),
         rate_window=p.get("rate_window", DEFAULT_WINDOW),
         timeout=p.get("call_timeout", DEFAULT_CALL_TIMEOUT),
+        helper_contexts=helper_contexts(p), tenant_write_rate=p.get("tenant_write_rate", 0.0),
     )
     for app_id in p.get("app_ids", ()):  # checked before anything runs, not after the preflight
         if not is_guid(app_id.strip()):

@@ -7,6 +7,7 @@ from qlikcli_py import report
 from qlikcli_py.commands.common import build_plans
 from qlikcli_py.commands.common import connect
 from qlikcli_py.errors import ExitCode
+from qlikcli_py.identities import pool_bound
 from qlikcli_py.settings import Settings
 
 
@@ -21,6 +22,7 @@ async def plan(settings: Settings) -> tuple[int, dict[str, Any]]:
         "engine_calls": sum(a["engine_calls"] for a in apps),
         "minimum_seconds": round(session.qlik.pacer.minimum_seconds("write", writes), 1),
         "unmatched_owners": len(unmatched),
+        **pool_bound(session, writes, creates=3 * len(apps)),
     }
     code = ExitCode.UNMATCHED if unmatched else ExitCode.OK
     doc = report.envelope("plan", settings.run_id, code, {"apps": apps, "totals": totals},

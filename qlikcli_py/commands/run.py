@@ -5,6 +5,7 @@ from typing import Any
 
 import structlog
 
+from qlikcli_py import helper_checks
 from qlikcli_py import manifest
 from qlikcli_py import report
 from qlikcli_py.commands import doctor
@@ -47,6 +48,7 @@ async def run(settings: Settings) -> tuple[int, dict[str, Any]]:
             "run", settings.run_id, code, {"apps": apps},
             source_context=settings.conn.source_context, target_context=settings.conn.target_context,
             qlik_version=session.version, identity={"id": session.me_id, "name": session.me.get("name")},
+            identities=session.pool.describe(),
             calls=dict(session.qlik.calls), rate_limited=session.qlik.pacer.rate_limited,
             retries=session.qlik.retried,
         )
@@ -64,13 +66,15 @@ async def preflight(settings: Settings) -> Session:
     create in the shared space, a context of the wrong type) stops here, with nothing written,
     instead of failing at the import after a long export."""
     settings.conn.scratch = settings.state_dir / "tmp"
+    settings.conn.state_dir = settings.state_dir  # each identity's calls persist for the next run (call_log.py)
     found = await doctor.checks(settings.conn, spaces=_space_refs(settings), export_dir=None, explain_too_old=False)
     _refuse(found.failures)
     assert found.me is not None and found.spaces is not None
     conn = settings.conn
+    target = Target(found.qlik, conn.target_context, scratch=conn.scratch)
     return Session(qlik=found.qlik, version=found.version, me=found.me, spaces=found.spaces,
                    source=Source(found.qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch),
-                   target=Target(found.qlik, conn.target_context, scratch=conn.scratch))
+                   target=target, pool=helper_checks.pool_of(found.qlik, target, found.me, found.helpers))
 
 
 def room_for_exports(settings: Settings, ledger: Ledger, plans: list[AppPlan]) -> None:

@@ -143,9 +143,12 @@ class Settling:
         by an object the identity can no longer see, by either answer, means it was handed over
         (a call that applied but answered 5xx or timed out, earlier)."""
         object_id, target = row["object_id"], row["target_owner_id"]
-        hideable = row["state"] == State.PRIVATE and not self.session.admin_apps
+        # Read by whichever identity the pool gives (an admin.apps helper sees every object),
+        # whoever sent the change-owner: the layout is the truth either way.
+        reader = self.session.pool.reader()
+        hideable = row["state"] == State.PRIVATE and not reader.admin_apps
         try:
-            obj = await self.session.target.layout(cloud_app, object_id, row["type"])
+            obj = await reader.target.layout(cloud_app, object_id, row["type"])
         except QlikCommandFailed as e:
             if hideable and (e.kind == FailureKind.FORBIDDEN or (refused and e.kind == FailureKind.NOT_FOUND)):
                 why = "change-owner refused (403) and " if refused else ""

@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     # What the engine answers for another user's private object. Qlik does not document it: a
     # real engine may say "access denied" or "not found", and the tool must settle either way.
     "hidden_answer": "access_denied",
+    # The tenant's cap over all identities (Qlik: user limit x users x 0.5, per tier), "" = none.
+    "rate_tenant_write": "",
+    "throttle": "",  # "CONTEXT:SECONDS": that context answers 429 for SECONDS from its first REST call
+    "hide_spaces_from": "",  # a context whose `space ls` lists only data spaces (a helper not in the spaces)
 }
 # Qlik's documented limits (https://qlik.dev/apis/rest/rate-limiting/): 1000 reads and 100 writes per
 # minute per user and tier, evaluated over a 5-minute window, modelled as a sliding window of
@@ -63,6 +67,16 @@ def parse_rate(value: object) -> tuple[int, float] | None:
 
 
 def _normalise(key: str, value: Any) -> Any:
+    if key == "throttle":
+        from qliksim.identities import parse_throttle
+
+        parse_throttle(value)
+        return str(value)
+    if key == "hide_spaces_from":
+        return str(value)
+    if key == "rate_tenant_write":
+        rate = parse_rate(value)
+        return "" if rate is None else f"{rate[0]}/{rate[1]:g}"
     if key in ("rate_read", "rate_write"):
         rate = parse_rate(DOCUMENTED[key] if value == "documented" else value)
         return "" if rate is None else f"{rate[0]}/{rate[1]:g}"
