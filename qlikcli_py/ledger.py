@@ -115,11 +115,11 @@ INSERT INTO import_attempts SELECT source_app_id, at, 'imported', imported_app_i
 INSERT INTO import_attempts SELECT source_app_id, import_started_at, 'reserved', NULL, NULL FROM apps
     WHERE import_started_at IS NOT NULL AND imported_app_id IS NULL;
 """,
-    # Format 2 -> 3: which identity (context) sent each hand-over (--helper-context). Earlier
-    # hand-overs were all sent by the target context, which the apps' identity_id names.
-    2: """
-ALTER TABLE objects ADD COLUMN sent_by TEXT;
-""",
+}
+# Columns a format adds (table, column, type), added when missing. Format 2 -> 3: which identity
+# (context) sent each hand-over (--helper-context); earlier ones were all sent by the target context.
+_COLUMNS_ADDED = {
+    2: (("objects", "sent_by", "TEXT"),),
 }
 
 
@@ -193,9 +193,13 @@ class Ledger:
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version={LEDGER_VERSION}")
             self.db.commit()
-        elif version in _UPGRADES and not readonly:
+        elif 0 < version < LEDGER_VERSION and not readonly:
             for old in range(version, LEDGER_VERSION):
-                self.db.executescript(f"BEGIN; {_UPGRADES[old]} PRAGMA user_version={old + 1}; COMMIT;")
+                added = "".join(f"ALTER TABLE {table} ADD COLUMN {column} {kind};"
+                                for table, column, kind in _COLUMNS_ADDED.get(old, ())
+                                if column not in self._columns(table))
+                self.db.executescript(f"BEGIN; {_UPGRADES.get(old, '')} {added} "
+                                      f"PRAGMA user_version={old + 1}; COMMIT;")
         elif version != LEDGER_VERSION:
             raise UsageProblem(
                 f"{self.path} has ledger format {version}; this qlik-migrate reads format "
@@ -204,6 +208,9 @@ class Ledger:
         # NORMAL in WAL mode: a killed process loses nothing committed; only an OS crash could
         # lose the last transactions, which the reconciliation on resume covers anyway.
         self.db.execute("PRAGMA synchronous=NORMAL")
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
 
     def lock(self) -> None:
         path = self.dir / LOCK_FILE

@@ -78,8 +78,9 @@ def _toml_rows(path: Path, text: str) -> list[Row]:
     unknown = set(doc) - {"defaults", "app"}
     if unknown:
         raise UsageProblem(f"manifest {path}: unknown tables {sorted(unknown)} (expected [defaults] and [[app]])")
-    given = {k: v for k, v in doc.get("defaults", {}).items() if k != "helper_context"} \
-        if isinstance(doc.get("defaults"), dict) else doc.get("defaults")  # helpers: identity_options.py
+    given = doc.get("defaults", {})
+    if isinstance(given, dict):  # its helper contexts are read by identity_options.py
+        given = {k: v for k, v in given.items() if k != "helper_context"}
     defaults = _toml_fields(f"{path} [defaults]", given, allow=("shared_space", "managed_space", "skip_data"))
     rows = []
     for i, entry in enumerate(doc.get("app", []), 1):

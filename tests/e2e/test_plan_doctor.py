@@ -76,7 +76,8 @@ def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     assert app["write_calls"] == 3 + sum(c for _, _, c in SALES_OWNERS.values()) == 15
     assert app["minimum_seconds"] == 6.0  # 10 at once, the other 5 a window later
     assert doc["totals"] == {"apps": 1, "objects": 22, "write_calls": 15, "engine_calls": app["engine_calls"],
-                             "minimum_seconds": app["minimum_seconds"], "unmatched_owners": 1}
+                             "minimum_seconds": app["minimum_seconds"], "unmatched_owners": 1,
+                             "identities": 1, "pool_minimum_seconds": 6.0}
 
     out = res.out
     assert "Sales Overview (" in out and "22 objects" in out
