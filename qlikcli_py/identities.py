@@ -56,6 +56,7 @@ class IdentityPool:
         self.pacer = pacer
         self._clock = clock
         self.sent: Counter[str] = Counter()  # calls handed to each identity (writes and reads)
+        self._writes: Counter[str] = Counter()  # writes handed to each: the tie-break
         readers = [i for i in self.identities if i.admin_apps] or self.identities[:1]
         self._readers = itertools.cycle(readers)
         self.readers_see_all = readers[0].admin_apps
@@ -80,10 +81,11 @@ class IdentityPool:
             room = free if free is not None else 1 << 30
             if blocked > now:
                 return (0, -blocked, 0, 0)
-            return (1, 0.0, room, -self.sent[identity.context])
+            return (1, 0.0, room, -self._writes[identity.context])
 
         chosen = max(self.identities, key=rank)
         self.sent[chosen.context] += 1
+        self._writes[chosen.context] += 1
         return chosen
 
     def reader(self) -> Identity:

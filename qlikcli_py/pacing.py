@@ -124,6 +124,7 @@ class Pacer:
         self._log = call_log
         self._clock = clock
         self._budgets: dict[tuple[str, str], WindowBudget] = {}
+        self._blocks: dict[tuple[str, str], float] = {}  # 429 blocks of tiers not paced (rate 0)
         self.rate_limited = 0  # 429 answers seen (each was waited out and retried)
 
     def _budget(self, context: str, tier: str) -> WindowBudget | None:
@@ -156,7 +157,7 @@ class Pacer:
     def blocked_until(self, context: str, tier: str) -> float:
         """When the identity's 429 block on this tier ends (0: not blocked)."""
         budget = self._budget(context, tier)
-        return budget.blocked_until if budget is not None else 0.0
+        return budget.blocked_until if budget is not None else self._blocks.get((context, tier), 0.0)
 
     async def acquire(self, context: str, tier: str) -> None:
         budget = self._budget(context, tier)
@@ -196,6 +197,9 @@ class Pacer:
         self.rate_limited += 1
         budget = self._budget(context, tier)
         if budget is None:
+            # Not paced, but a pool still sends its next work to the other identities meanwhile.
+            key = (context, tier)
+            self._blocks[key] = max(self._blocks.get(key, 0.0), self._clock() + wait_seconds)
             return wait_seconds
         budget.penalize(wait_seconds)
         return max(0.0, budget.blocked_until - self._clock())

@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--version")
     f.add_argument("--fault-tiers", help="comma list of read,write,engine,qrs")
     f.add_argument("--rate-tenant-write", metavar="CALLS/SECONDS", help="the tenant's write cap over all identities")
-    f.add_argument("--throttle", metavar="CONTEXT:SECONDS", help="that context answers 429 for SECONDS from its first call")
+    f.add_argument("--throttle", metavar="CONTEXT:SECONDS", help="that context answers 429 to writes for SECONDS from its first write")
     f.add_argument("--hide-spaces-from", metavar="CONTEXT", help="that context's `space ls` lists only data spaces")
     f.add_argument("--seed", type=int)
 

@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "hidden_answer": "access_denied",
     # The tenant's cap over all identities (Qlik: user limit x users x 0.5, per tier), "" = none.
     "rate_tenant_write": "",
-    "throttle": "",  # "CONTEXT:SECONDS": that context answers 429 for SECONDS from its first REST call
+    "throttle": "",  # "CONTEXT:SECONDS": that context answers 429 to writes for SECONDS from its first write
     "hide_spaces_from": "",  # a context whose `space ls` lists only data spaces (a helper not in the spaces)
 }
 # Qlik's documented limits (https://qlik.dev/apis/rest/rate-limiting/): 1000 reads and 100 writes per

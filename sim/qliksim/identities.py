@@ -3,7 +3,7 @@ and the knobs that make one of them misbehave.
 
 Qlik counts rate limits per user (each OAuth client is a user of its own) and caps the tenant as
 a whole; the world models both (`runtime.tick`). `throttle = "CONTEXT:SECONDS"` makes one context
-answer 429 to every REST call for SECONDS from its first REST call (a helper whose budget someone
+answer 429 to every write (Tier 2) for SECONDS from its first write (a helper whose budget someone
 else spends), so a tool's pool can be seen moving work to the others.
 """
 
@@ -62,7 +62,7 @@ def parse_throttle(value: object) -> tuple[str, float] | None:
 
 def throttled(state_path: str, knobs: dict[str, Any], context: str | None, now: float) -> int | None:
     """Seconds to wait when `context` is the throttled one and its time is not over, else None.
-    The time starts at the context's first REST call (kept in the runtime file)."""
+    The time starts at the context's first write (kept in the runtime file)."""
     rule = parse_throttle(knobs.get("throttle"))
     if rule is None or context != rule[0]:
         return None

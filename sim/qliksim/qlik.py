@@ -182,7 +182,7 @@ def apply_model(call: Call, knobs: dict[str, Any], record: _Record, trace: list[
     rate = faults.parse_rate(knobs.get(f"rate_{cmd.tier}")) if cmd.tier in ("read", "write") else None
     tenant = faults.parse_rate(knobs.get("rate_tenant_write")) if cmd.tier == "write" else None
     held = None
-    if knobs.get("throttle") and cmd.tier in ("read", "write"):
+    if knobs.get("throttle") and cmd.tier == "write":
         from qliksim.identities import throttled
 
         held = throttled(call.state_path, knobs, call.context["name"] if call.context else None, time.time())
