@@ -82,9 +82,9 @@ async def check_helpers(qlik: Qlik, conn: Connection, target_me: dict[str, Any],
             found.fail(name, f"helper context {name!r} cannot see the space {shown}",
                        "add the helper's bot user to the space, or leave it out of --helper-context")
             continue
+        sees = f", sees {', '.join(repr(s.name) for s in ids.values())}" if ids else ""
         found.rows.append((f"helper {name}", PreflightStatus.PASS,
-                           f"{identity.label}, user {identity.user_id}, admin.apps, sees "
-                           f"{len(ids)} space{'s' if len(ids) != 1 else ''} of the run", ""))
+                           f"{identity.label}, user {identity.user_id}, admin.apps{sees}", ""))
         found.helpers.append(identity)
     return found
 

@@ -43,7 +43,7 @@ log = structlog.get_logger("qlik")
 
 # The defaults every entry point shares (flags, Connection, this class): each defined here once.
 DEFAULT_BINARY = "qlik"
-DEFAULT_WORKERS = 8  # qlik processes in flight at once: picked from `scripts/bench --only workers` (docs/performance.md)
+DEFAULT_WORKERS = 8  # qlik processes in flight at once (`scripts/bench --only workers`: docs/performance.md)
 DEFAULT_CALL_TIMEOUT = 300.0  # seconds before one call is abandoned (export and import get longer)
 
 INSTALL_HINT = (

@@ -71,7 +71,8 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
         if name == "config":
             raise click.BadParameter(f"{path}: a config file cannot name another config file")
         if name in known:
-            values[known[name]] = val
+            # one name where a list is taken (helper-context = "bot1") is a list of one
+            values[known[name]] = [val] if isinstance(val, str) and known[name] in _multiple(ctx.command) else val
         elif name in top:
             raise click.BadParameter(f"{path}: {key!r} is an option of qlik-migrate itself: pass "
                                      f"--{name.replace('_', '-')} before the command or set {_env(name)}")
@@ -80,6 +81,10 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
                                      f"name as the key (e.g. target-context)")
     ctx.default_map = {**(ctx.default_map or {}), **values}
     return value
+
+
+def _multiple(command: click.Command) -> set[str]:
+    return {p.name for p in command.params if isinstance(p, click.Option) and p.multiple and p.name}
 
 
 def _setting_names(command: click.Command) -> dict[str, str]:

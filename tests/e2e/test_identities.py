@@ -183,3 +183,13 @@ def test_a_batch_with_two_helpers_converges_through_faults_and_a_throttled_helpe
     first_429, last_429 = min(c["start"] for c in refused), max(c["start"] for c in refused)
     during = Counter(c["context"] for c in writes if first_429 <= c["start"] <= last_429 and c["exit"] == 0)
     assert during["cloud"] + during["cloud-bot"] > 0 and during["bot2"] == 0, during  # the others took its work
+
+
+@pytest.mark.parametrize("value", ['"plain"', '["cloud-bot", "plain"]'])
+def test_helpers_from_the_config_file_one_name_or_a_list(sim, value):
+    add_identity(sim.path, "plain", admin_apps=False)
+    config = sim.tmp / "c.toml"
+    config.write_text(f"helper-context = {value}\n")
+    res = sim.migrate("doctor", "--config", str(config), *sim.common())
+    assert res.code == ExitCode.USAGE, res.err  # a click usage error would not reach the checks
+    assert any(ln.startswith("FAIL") and "helper plain" in ln for ln in res.out.splitlines()), res.out + res.err
