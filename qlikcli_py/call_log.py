@@ -75,6 +75,16 @@ class CallLog:
             merged[second] += n
         return [(float(second + 1), n) for second, n in sorted(merged.items())]
 
+    def recent_all(self, tier: str, window: float) -> list[tuple[float, int]]:
+        """The same over every context (identity): what the tenant's cap counts."""
+        since = math.floor(self._clock() - window)
+        rows = self._db.execute("SELECT second, n FROM calls WHERE tier = ? AND second >= ?", (tier, since)).fetchall()
+        pending = [(s, n) for (_c, t, s), n in self._pending.items() if t == tier and s >= since]
+        merged: Counter[int] = Counter()
+        for second, n in (*rows, *pending):
+            merged[second] += n
+        return [(float(second + 1), n) for second, n in sorted(merged.items())]
+
     def add(self, context: str, tier: str, stamp: float) -> None:
         self._pending[(context, tier, math.floor(stamp))] += 1
         if stamp - self._flushed_at >= _FLUSH_EVERY:

@@ -31,7 +31,7 @@ from qlikcli_py.vocabulary import CleanupStatus
 from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import Step
 
-LEDGER_VERSION = 2
+LEDGER_VERSION = 3
 LEDGER_FILE = "ledger.sqlite"
 LOCK_FILE = "lock"
 
@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS objects (
     evidence TEXT,
     error TEXT,
     updated_at TEXT NOT NULL,
+    sent_by TEXT,              -- the context (identity) that sent the last change-owner
     PRIMARY KEY (source_app_id, object_id)
 );
 CREATE TABLE IF NOT EXISTS cleanup (
@@ -114,6 +115,11 @@ INSERT INTO import_attempts SELECT source_app_id, at, 'imported', imported_app_i
 INSERT INTO import_attempts SELECT source_app_id, import_started_at, 'reserved', NULL, NULL FROM apps
     WHERE import_started_at IS NOT NULL AND imported_app_id IS NULL;
 """,
+}
+# Columns a format adds (table, column, type), added when missing. Format 2 -> 3: which identity
+# (context) sent each hand-over (--helper-context); earlier ones were all sent by the target context.
+_COLUMNS_ADDED = {
+    2: (("objects", "sent_by", "TEXT"),),
 }
 
 
@@ -187,9 +193,13 @@ class Ledger:
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version={LEDGER_VERSION}")
             self.db.commit()
-        elif version in _UPGRADES and not readonly:
+        elif 0 < version < LEDGER_VERSION and not readonly:
             for old in range(version, LEDGER_VERSION):
-                self.db.executescript(f"BEGIN; {_UPGRADES[old]} PRAGMA user_version={old + 1}; COMMIT;")
+                added = "".join(f"ALTER TABLE {table} ADD COLUMN {column} {kind};"
+                                for table, column, kind in _COLUMNS_ADDED.get(old, ())
+                                if column not in self._columns(table))
+                self.db.executescript(f"BEGIN; {_UPGRADES.get(old, '')} {added} "
+                                      f"PRAGMA user_version={old + 1}; COMMIT;")
         elif version != LEDGER_VERSION:
             raise UsageProblem(
                 f"{self.path} has ledger format {version}; this qlik-migrate reads format "
@@ -198,6 +208,9 @@ class Ledger:
         # NORMAL in WAL mode: a killed process loses nothing committed; only an OS crash could
         # lose the last transactions, which the reconciliation on resume covers anyway.
         self.db.execute("PRAGMA synchronous=NORMAL")
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
 
     def lock(self) -> None:
         path = self.dir / LOCK_FILE
@@ -426,12 +439,13 @@ class Ledger:
                                (source_app_id, status)).fetchall()
 
     def set_object(self, source_app_id: str, object_id: str, *, status: str, result_owner_id: str | None = None,
-                   evidence: str | None = None, error: str | None = None) -> None:
+                   evidence: str | None = None, error: str | None = None, sent_by: str | None = None) -> None:
+        """`sent_by`: the context a change-owner is sent as (kept when None)."""
         with self.tx() as db:
             db.execute(
                 """UPDATE objects SET status=?, result_owner_id=COALESCE(?, result_owner_id), evidence=?,
-                   error=?, updated_at=? WHERE source_app_id=? AND object_id=?""",
-                (status, result_owner_id, evidence, error, now(), source_app_id, object_id),
+                   error=?, updated_at=?, sent_by=COALESCE(?, sent_by) WHERE source_app_id=? AND object_id=?""",
+                (status, result_owner_id, evidence, error, now(), sent_by, source_app_id, object_id),
             )
 
     def object_counts(self, source_app_id: str) -> dict[str, int]:

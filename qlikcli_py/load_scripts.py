@@ -74,15 +74,15 @@ def used_names(script: str) -> list[str]:
 
 class _Scanner:
     def __init__(self, text: str) -> None:
-        self.s = text
+        self.text = text
         self.n = len(text)
         self.out: list[Reference] = []
 
     def line(self, pos: int) -> int:
-        return self.s.count("\n", 0, pos) + 1
+        return self.text.count("\n", 0, pos) + 1
 
     def scan(self) -> list[Reference]:
-        s, n, i = self.s, self.n, 0
+        s, n, i = self.text, self.n, 0
         statement_start = True  # at the start of a statement: REM, LIB CONNECT, BINARY may begin here
         while i < n:
             c = s[i]
@@ -139,24 +139,24 @@ class _Scanner:
         return self.out
 
     def _skip_to_semicolon(self, i: int) -> int:
-        j = self.s.find(";", i)
+        j = self.text.find(";", i)
         return self.n if j < 0 else j + 1
 
     def _close_paren(self, i: int) -> int:
         depth = 1
         while i < self.n and depth:
-            if self.s[i] == "(":
+            if self.text[i] == "(":
                 depth += 1
-            elif self.s[i] == ")":
+            elif self.text[i] == ")":
                 depth -= 1
-            elif self.s[i] == "\n":
+            elif self.text[i] == "\n":
                 return i
             i += 1
         return i
 
     def _string_end(self, i: int) -> int:
         """The index just past the string opening at i (a doubled closing char stays inside)."""
-        s, n = self.s, self.n
+        s, n = self.text, self.n
         close = "]" if s[i] == "[" else s[i]
         j = i + 1
         while j < n:
@@ -170,13 +170,13 @@ class _Scanner:
 
     def _quoted(self, i: int) -> int:
         end = self._string_end(i)
-        inner_end = end - 1 if end <= self.n and end > i + 1 and self.s[end - 1] in "'\"]" else end
-        self._libs(i + 1, inner_end, self.s[i])
+        inner_end = end - 1 if end <= self.n and end > i + 1 and self.text[end - 1] in "'\"]" else end
+        self._libs(i + 1, inner_end, self.text[i])
         return end
 
     def _libs(self, start: int, end: int, quote: str) -> None:
         """`lib://` references inside a quoted or bracketed text."""
-        s = self.s
+        s = self.text
         low = s.lower()
         pos = low.find("lib://", start, end)
         while pos >= 0:
@@ -184,7 +184,7 @@ class _Scanner:
             pos = low.find("lib://", pos + 6, end)
 
     def _lib(self, pos: int, limit: int, quote: str, token: tuple[int, int]) -> None:
-        s = self.s
+        s = self.text
         start = pos + 6
         end = start
         while end < limit and s[end] not in "/\\":
@@ -200,7 +200,7 @@ class _Scanner:
         self._add(RefKind.LIB_PATH, written, pos, start, end, quote, token, s[pos:min(end + 1, limit)])
 
     def _lib_connect(self, i: int, statement: int) -> int:
-        s, n = self.s, self.n
+        s, n = self.text, self.n
         if i < n and s[i] in "'\"[":
             end = self._string_end(i)
             inner_end = end - 1 if s[end - 1:end] in ("'", '"', "]") and end > i + 1 else end

@@ -78,8 +78,10 @@ def _toml_rows(path: Path, text: str) -> list[Row]:
     unknown = set(doc) - {"defaults", "app"}
     if unknown:
         raise UsageProblem(f"manifest {path}: unknown tables {sorted(unknown)} (expected [defaults] and [[app]])")
-    defaults = _toml_fields(f"{path} [defaults]", doc.get("defaults", {}), allow=("shared_space", "managed_space",
-                                                                                     "skip_data"))
+    given = doc.get("defaults", {})
+    if isinstance(given, dict):  # its helper contexts are read by identity_options.py
+        given = {k: v for k, v in given.items() if k != "helper_context"}
+    defaults = _toml_fields(f"{path} [defaults]", given, allow=("shared_space", "managed_space", "skip_data"))
     rows = []
     for i, entry in enumerate(doc.get("app", []), 1):
         fields = {**defaults, **_toml_fields(f"{path} [[app]] #{i}", entry)}

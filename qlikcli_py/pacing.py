@@ -89,6 +89,14 @@ class WindowBudget:
             self._changed = None
         return now
 
+    def free(self) -> int:
+        """Calls that may start now without waiting (0 while blocked by a 429)."""
+        now = self._clock()
+        self._expire(now)
+        if now < self.blocked_until:
+            return 0
+        return max(0, self.budget() - self.used - self.in_flight)
+
     def penalize(self, wait_seconds: float) -> None:
         now = self._clock()
         self.blocked_until = max(self.blocked_until, now + wait_seconds)
@@ -101,16 +109,22 @@ class Pacer:
 
     The context name stands for the identity: two contexts of one user are paced apart, and two
     state dirs driving one identity cannot see each other's calls (split the rates between them).
+    `tenant_write_per_min` (0: none) is the tenant's cap over all identities (`--tenant-write-rate`):
+    every write admits through its own identity's budget, then through this shared one.
     """
 
     def __init__(self, *, read_per_min: float = DEFAULT_READ_PER_MIN,
                  write_per_min: float = DEFAULT_WRITE_PER_MIN, window: float = DEFAULT_WINDOW,
-                 call_log: CallLog | None = None, clock: Callable[[], float] = time.time) -> None:
+                 call_log: CallLog | None = None, clock: Callable[[], float] = time.time,
+                 tenant_write_per_min: float = 0.0) -> None:
         self._per_min = {"read": read_per_min, "write": write_per_min}
+        self.tenant_write_per_min = tenant_write_per_min
+        self._tenant: WindowBudget | None = None
         self.window = window
         self._log = call_log
         self._clock = clock
         self._budgets: dict[tuple[str, str], WindowBudget] = {}
+        self._blocks: dict[tuple[str, str], float] = {}  # 429 blocks of tiers not paced (rate 0)
         self.rate_limited = 0  # 429 answers seen (each was waited out and retried)
 
     def _budget(self, context: str, tier: str) -> WindowBudget | None:
@@ -124,10 +138,40 @@ class Pacer:
             budget = self._budgets[key] = WindowBudget(per_min, self.window, clock=self._clock, past=past)
         return budget
 
+    def tenant_budget(self, tier: str) -> WindowBudget | None:
+        """The tenant's shared write budget (None without --tenant-write-rate, or for reads)."""
+        if tier != "write" or self.tenant_write_per_min <= 0:
+            return None
+        if self._tenant is None:
+            past = self._log.recent_all(tier, self.window) if self._log is not None else None
+            self._tenant = WindowBudget(self.tenant_write_per_min, self.window, clock=self._clock, past=past)
+        return self._tenant
+
+    def free(self, context: str, tier: str) -> int | None:
+        """Calls the identity may start now in this tier (None: not paced); the tenant's cap too."""
+        budget = self._budget(context, tier)
+        tenant = self.tenant_budget(tier)
+        frees = [b.free() for b in (budget, tenant) if b is not None]
+        return min(frees) if frees else None
+
+    def blocked_until(self, context: str, tier: str) -> float:
+        """When the identity's 429 block on this tier ends (0: not blocked)."""
+        budget = self._budget(context, tier)
+        return budget.blocked_until if budget is not None else self._blocks.get((context, tier), 0.0)
+
     async def acquire(self, context: str, tier: str) -> None:
         budget = self._budget(context, tier)
         if budget is not None:
             await budget.acquire()
+        tenant = self.tenant_budget(tier)
+        if tenant is not None:
+            # After the identity's own: a call waiting out its identity's 429 holds no tenant slot.
+            try:
+                await tenant.acquire()
+            except BaseException:
+                if budget is not None:
+                    budget.in_flight = max(0, budget.in_flight - 1)
+                raise
 
     def release(self, context: str, tier: str) -> None:
         budget = self._budget(context, tier)
@@ -135,6 +179,9 @@ class Pacer:
             stamp = budget.release()
             if self._log is not None:
                 self._log.add(context, tier, stamp)
+        tenant = self.tenant_budget(tier)
+        if tenant is not None:
+            tenant.release()
 
     @contextlib.asynccontextmanager
     async def admit(self, context: str, tier: str) -> AsyncIterator[None]:
@@ -150,9 +197,23 @@ class Pacer:
         self.rate_limited += 1
         budget = self._budget(context, tier)
         if budget is None:
+            # Not paced, but a pool still sends its next work to the other identities meanwhile.
+            key = (context, tier)
+            self._blocks[key] = max(self._blocks.get(key, 0.0), self._clock() + wait_seconds)
             return wait_seconds
         budget.penalize(wait_seconds)
         return max(0.0, budget.blocked_until - self._clock())
+
+    def limit(self, tier: str) -> int:
+        """One identity's calls per window in this tier (0: not paced)."""
+        per_min = self._per_min.get(tier, 0.0)
+        return max(1, math.floor(per_min * self.window / 60.0 + 1e-9)) if per_min > 0 else 0
+
+    def tenant_limit(self, tier: str) -> int:
+        """The tenant's calls per window in this tier over all identities (0: no cap)."""
+        if tier != "write" or self.tenant_write_per_min <= 0:
+            return 0
+        return max(1, math.floor(self.tenant_write_per_min * self.window / 60.0 + 1e-9))
 
     def minimum_seconds(self, tier: str, calls: int) -> float:
         """The least time `calls` calls of a tier can take from a fresh window: the budget goes at

@@ -47,7 +47,7 @@ log = structlog.get_logger("qlik")
 
 # The defaults every entry point shares (flags, Connection, this class): each defined here once.
 DEFAULT_BINARY = "qlik"
-DEFAULT_WORKERS = 4  # qlik processes in flight at once
+DEFAULT_WORKERS = 8  # qlik processes in flight at once (`scripts/bench --only workers`: docs/performance.md)
 # Engine sessions (websockets) in flight at once, within the workers: Qlik Cloud refuses new engine
 # sessions after rapid bursts ("could not connect to engine"), which REST calls do not meet.
 DEFAULT_ENGINE_WORKERS = 4

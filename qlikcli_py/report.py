@@ -235,6 +235,9 @@ def render_plan(doc: dict[str, Any]) -> str:
     totals = doc["totals"]
     lines.append(f"total: {totals['apps']} apps, {totals['objects']} objects, {totals['write_calls']} write calls "
                  f"(at least {_duration(totals['minimum_seconds'])}), {totals['unmatched_owners']} unmatched owners")
+    if totals.get("identities", 1) > 1:  # identities.py: the bound for the identities given
+        lines.append(f"with {totals['identities']} identities sharing the hand-overs: at least "
+                     f"{_duration(totals['pool_minimum_seconds'])} at the write window's bound")
     return "\n".join(lines)
 
 

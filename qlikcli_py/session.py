@@ -16,6 +16,8 @@ from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
 from qlikcli_py.errors import QlikUnusable
 from qlikcli_py.errors import UsageProblem
+from qlikcli_py.identities import IdentityPool
+from qlikcli_py.identities import single
 from qlikcli_py.models import Space
 from qlikcli_py.pacing import DEFAULT_READ_PER_MIN
 from qlikcli_py.pacing import DEFAULT_WINDOW
@@ -49,6 +51,8 @@ class Connection:
     timeout: float = DEFAULT_CALL_TIMEOUT
     scratch: Path = field(default_factory=lambda: Path("."))
     state_dir: Path | None = None  # where the calls of earlier runs are counted (call_log.py)
+    helper_contexts: tuple[str, ...] = ()  # admin.apps bots sharing the hand-overs (identities.py)
+    tenant_write_rate: float = 0.0  # the tenant's Tier 2 cap over all identities; 0: none
 
 
 @dataclass
@@ -59,6 +63,11 @@ class Session:
     version: str
     me: dict[str, Any]
     spaces: list[Space]
+    pool: IdentityPool = None  # type: ignore[assignment]  # the target alone unless helpers are given
+
+    def __post_init__(self) -> None:
+        if self.pool is None:
+            self.pool = single(self.target, self.me, self.qlik.pacer, has_admin_apps(self.me))
 
     @property
     def me_id(self) -> str:
@@ -81,7 +90,7 @@ def has_admin_apps(me: dict[str, Any]) -> bool:
 def make_qlik(conn: Connection) -> Qlik:
     calls = CallLog.open(conn.state_dir, keep_seconds=max(conn.rate_window, DEFAULT_WINDOW))
     pacer = Pacer(read_per_min=conn.read_rate, write_per_min=conn.write_rate, window=conn.rate_window,
-                  call_log=calls)
+                  call_log=calls, tenant_write_per_min=conn.tenant_write_rate)
     return Qlik(conn.qlik_bin, pacer=pacer,
                 workers=conn.workers, engine_workers=conn.engine_workers, timeout=conn.timeout)
 
@@ -103,7 +112,10 @@ async def open_session(conn: Connection, qlik: Qlik | None = None) -> Session:
         spaces = await target.spaces()
     except QlikCommandFailed as e:
         raise UsageProblem(explain(e, conn.target_context)) from e
-    return Session(qlik=qlik, source=source, target=target, version=version, me=me, spaces=spaces)
+    from qlikcli_py.helper_checks import open_pool  # checks helpers with session's own checks
+
+    pool = await open_pool(qlik, conn, target, me, spaces)
+    return Session(qlik=qlik, source=source, target=target, version=version, me=me, spaces=spaces, pool=pool)
 
 
 async def check_context(qlik: Qlik, name: str, *, want: str, flag: str, insecure: bool = False) -> dict[str, str]:

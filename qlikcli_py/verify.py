@@ -67,7 +67,7 @@ class Verifier:
         managed = rec.imported_app_id or ""
         session_name = f"qlik-migrate-verify-{managed}"
         visible = {oid: (otype, title) for oid, otype, title in
-                   await self.session.target.list_objects(managed, session=session_name)}
+                   await self.session.pool.reader().target.list_objects(managed, session=session_name)}
         evidence = {r["object_id"]: r for r in self.ledger.objects(plan.app.id)}
         for obj in plan.objects:
             checks.append(self._check(plan, obj, Place.MANAGED, rec.identity_id))
@@ -105,8 +105,9 @@ class Verifier:
                      owner.key if owner else "", expected, name)
 
     async def _inspect(self, app_id: str, check: Check, session: str) -> None:
+        reader = self.session.pool.reader()  # the reads are shared by the identities (admin.apps ones first)
         try:
-            found = await self.session.target.layout(app_id, check.object_id, check.type, session=session)
+            found = await reader.target.layout(app_id, check.object_id, check.type, session=session)
         except QlikCommandFailed as e:
             # listed, yet unreadable: whatever the words, nothing is known of its owner or state
             check.status, check.detail = CheckStatus.UNREADABLE, e.detail
@@ -119,7 +120,9 @@ class Verifier:
         if check.type in NOT_REASSIGNABLE:
             check.status, check.detail = CheckStatus.NOT_CHECKED, "not an engine object in Qlik Cloud"
             return
-        hideable = (check.state == State.PRIVATE and not self.session.admin_apps and bool(check.expected_owner)
+        # the readers are all admin.apps identities (they see every object) or the target alone
+        sees_all = self.session.pool.readers_see_all
+        hideable = (check.state == State.PRIVATE and not sees_all and bool(check.expected_owner)
                     and check.expected_owner != self.session.me_id)
         if hideable and ledger_row is not None and _handed_over(ledger_row, check.expected_owner, ran_as):
             check.status = CheckStatus.HANDED_OVER_HIDDEN

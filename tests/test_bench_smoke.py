@@ -72,3 +72,22 @@ def test_scale_runs_a_complete_migration_at_toy_size(tmp_path: Path) -> None:
     assert doc["run"]["rc"] == 0 and doc["run"]["app_status"] == "done"
     assert doc["run"]["tool_maxrss_mb"] > 0
     assert [w["part"] for w in doc["run"]["windows"]][:2] == ["start, preflight, plan", "export"]
+
+
+def test_bench_runs_the_workers_sweep_and_the_identities_phase_at_toy_size(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load("bench")
+    out = tmp_path / "bench.json"
+    assert bench.main(["--only", "workers,identities", "--tutorial-objects", "6", "--tutorial-owners", "2",
+                       "--tutorial-latency", "0", "--workers-sweep", "2", "--identities-writes", "12",
+                       "--identities-budget", "50", "--identities-window", "5", "--identities-workers", "2",
+                       "--owners", "2", "--json", str(out), "--keep", str(tmp_path / "bench")]) == 0
+    printed = capsys.readouterr().out
+    assert "## workers" in printed and "## identities" in printed
+    doc = json.loads(out.read_text())
+    assert set(doc["workers"]["runs"]) == {"--workers 2", "default options"}
+    assert all(r["run"]["rc"] == 0 for r in doc["workers"]["runs"].values())
+    assert "--workers" not in doc["workers"]["runs"]["default options"]["run"]["command"]
+    ids = doc["identities"]
+    assert set(ids["3"]["by_context"]) == {"cloud", "cloud-bot", "bot2"} and set(ids["1"]["by_context"]) == {"cloud"}
+    assert ids["3"]["refused_429"] == ids["1"]["refused_429"] == 0

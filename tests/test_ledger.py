@@ -138,3 +138,20 @@ def test_imports_since_counts_for_quota(tmp_path):
         ledger.record_import("a2", "c2")
         assert ledger.imports_since("2000-01-01T00:00:00Z") == 2
         assert ledger.imports_since("2999-01-01T00:00:00Z") == 0
+
+
+def test_a_format_2_ledger_is_upgraded_and_then_records_each_hand_overs_sender(tmp_path):
+    with Ledger(tmp_path) as ledger:
+        _app(ledger, "a1")
+        ledger.seed_objects("a1", [("o1", "sheet", "t", "private", "u1", "D\\u1", "c1", "subject", "pending")])
+        ledger.set_object("a1", "o1", status="sent")
+    db = sqlite3.connect(tmp_path / "ledger.sqlite")
+    db.executescript("ALTER TABLE objects DROP COLUMN sent_by; PRAGMA user_version=2;")
+    db.close()
+    with Ledger(tmp_path) as ledger:
+        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert ledger.objects("a1")[0]["sent_by"] is None and ledger.objects("a1")[0]["status"] == "sent"
+        ledger.set_object("a1", "o1", status="sent", sent_by="bot1")
+        ledger.set_object("a1", "o1", status="done", result_owner_id="c1")  # the sender is kept
+        row = ledger.objects("a1")[0]
+        assert (row["status"], row["sent_by"], row["result_owner_id"]) == ("done", "bot1", "c1")

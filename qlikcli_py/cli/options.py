@@ -14,6 +14,7 @@ from qlikcli_py.connection_maps import ConnectionPolicy
 from qlikcli_py.connection_maps import load_map
 from qlikcli_py.errors import UsageProblem
 from qlikcli_py.filters import is_guid
+from qlikcli_py.identity_options import helper_contexts
 from qlikcli_py.ledger import default_state_dir
 from qlikcli_py.mapping import DEFAULT_LOOKUP
 from qlikcli_py.mapping import DEFAULT_ON_UNMATCHED
@@ -74,7 +75,8 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
         if name == "config":
             raise click.BadParameter(f"{path}: a config file cannot name another config file")
         if name in known:
-            values[known[name]] = val
+            # one name where a list is taken (helper-context = "bot1") is a list of one
+            values[known[name]] = [val] if isinstance(val, str) and known[name] in _multiple(ctx.command) else val
         elif name in top:
             raise click.BadParameter(f"{path}: {key!r} is an option of qlik-migrate itself: pass "
                                      f"--{name.replace('_', '-')} before the command or set {_env(name)}")
@@ -83,6 +85,10 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
                                      f"name as the key (e.g. target-context)")
     ctx.default_map = {**(ctx.default_map or {}), **values}
     return value
+
+
+def _multiple(command: click.Command) -> set[str]:
+    return {p.name for p in command.params if isinstance(p, click.Option) and p.multiple and p.name}
 
 
 def _setting_names(command: click.Command) -> dict[str, str]:
@@ -124,6 +130,10 @@ def connection_options(f: F) -> F:
             help="Seconds over which Qlik evaluates the rates: up to rate x window calls go at once."),
         opt("--call-timeout", type=click.FloatRange(1), default=DEFAULT_CALL_TIMEOUT, show_default=True,
             help="Seconds before one qlik call is abandoned (export and import get an hour)."),
+        opt("--helper-context", "helper_context", multiple=True,
+            help="Context of an admin.apps bot (another user) sharing the hand-overs and engine reads; repeatable."),
+        opt("--tenant-write-rate", type=click.FloatRange(0), default=0.0, show_default=True,
+            help="Tier 2 calls per minute for the whole tenant, over all identities; 0: no cap beyond each one's."),
     ]):
         f = deco(f)
     return f
@@ -212,6 +222,7 @@ def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: 
         # Filled here, once for every command: the scratch dir, and the call log of earlier runs
         # (<state-dir>/calls.sqlite) that keeps back-to-back runs inside one rate window.
         scratch=Path(state_dir) / "tmp", state_dir=Path(state_dir),
+        helper_contexts=helper_contexts(p), tenant_write_rate=p.get("tenant_write_rate", 0.0),
     )
     for app_id in p.get("app_ids", ()):  # checked before anything runs, not after the preflight
         if not is_guid(app_id.strip()):

@@ -9,6 +9,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from qlikcli_py import helper_checks
 from qlikcli_py.checks import traps
 from qlikcli_py.concurrency import nothing
 from qlikcli_py.errors import MigrationError
@@ -56,6 +57,7 @@ class Findings:
     version: str = ""
     me: dict[str, Any] | None = None
     spaces: list[Space] | None = None
+    helpers: list[Any] = field(default_factory=list)  # helper identities that passed (identities.py)
 
     @property
     def failures(self) -> list[Result]:
@@ -122,6 +124,7 @@ async def _connections(found: Findings, conn: Connection, spaces: list[tuple[str
         _target(found, target_results, Target(qlik, conn.target_context, scratch=conn.scratch), conn, spaces)
         if target_ok else nothing())
     out += source_results + target_results
+    await helper_checks.add_to_doctor(found, conn, spaces, Result)
 
 
 async def _context(out: list[Result], qlik: Any, name: str, want: str, flag: str, insecure: bool) -> bool:

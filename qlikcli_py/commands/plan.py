@@ -9,6 +9,7 @@ from qlikcli_py.checks import findings as found
 from qlikcli_py.commands.common import build_plans
 from qlikcli_py.commands.common import connect
 from qlikcli_py.errors import ExitCode
+from qlikcli_py.identities import pool_bound
 from qlikcli_py.ledger import LEDGER_FILE
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.settings import Settings
@@ -34,6 +35,7 @@ async def plan(settings: Settings) -> tuple[int, dict[str, Any]]:
         "unmatched_owners": len(unmatched),
         "missing_connections": sum(len(f.reload.missing) for f in findings.values()),
         "traps": sum(1 for f in findings.values() for t in f.traps if t.status == "warn"),
+        **pool_bound(session, writes, creates=3 * len(apps)),
     }
     code = ExitCode.UNMATCHED if unmatched else ExitCode.OK
     doc = report.envelope("plan", settings.run_id, code, {"apps": apps, "totals": totals},

@@ -6,6 +6,7 @@ from typing import Any
 
 import structlog
 
+from qlikcli_py import helper_checks
 from qlikcli_py import manifest
 from qlikcli_py import report
 from qlikcli_py.checks import findings as found
@@ -61,6 +62,7 @@ async def run(settings: Settings) -> tuple[int, dict[str, Any]]:
             "run", settings.run_id, code, {"apps": apps},
             source_context=settings.conn.source_context, target_context=settings.conn.target_context,
             qlik_version=session.version, identity={"id": session.me_id, "name": session.me.get("name")},
+            identities=session.pool.describe(),
             calls=dict(session.qlik.calls), rate_limited=session.qlik.pacer.rate_limited,
             retries=session.qlik.retried,
         )
@@ -83,9 +85,10 @@ async def preflight(settings: Settings) -> Session:
     _refuse(found.failures)
     assert found.me is not None and found.spaces is not None
     conn = settings.conn
+    target = Target(found.qlik, conn.target_context, scratch=conn.scratch)
     return Session(qlik=found.qlik, version=found.version, me=found.me, spaces=found.spaces,
                    source=Source(found.qlik, conn.source_context, insecure=conn.insecure, scratch=conn.scratch),
-                   target=Target(found.qlik, conn.target_context, scratch=conn.scratch))
+                   target=target, pool=helper_checks.pool_of(found.qlik, target, found.me, found.helpers))
 
 
 def refuse_missing_connections(settings: Settings, plans: list[AppPlan],

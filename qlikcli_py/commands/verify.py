@@ -56,7 +56,7 @@ async def verify(settings: Settings) -> tuple[int, dict[str, Any]]:
         doc = report.envelope(
             "verify", settings.run_id, code, {"apps": apps},
             summary={"apps": len(apps), "objects": sum(1 for r in rows if r["where"] == Place.MANAGED),
-                     "mismatches": mismatches, "direct_check": session.admin_apps},
+                     "mismatches": mismatches, "direct_check": session.pool.readers_see_all},
             calls=dict(session.qlik.calls),
         )
         if settings.report:

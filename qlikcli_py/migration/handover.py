@@ -80,9 +80,12 @@ class Handover:
                 return
             sent_before = row["status"] == ObjectStatus.SENT
             for attempt in range(_SEND_ATTEMPTS):
-                self.ledger.set_object(app_id, object_id, status=ObjectStatus.SENT)
+                # The identity with the most room in its write window sends it (identities.py);
+                # the ledger records which, before the call.
+                sender = self.session.pool.writer()
+                self.ledger.set_object(app_id, object_id, status=ObjectStatus.SENT, sent_by=sender.context)
                 try:
-                    new_owner = await self.session.target.change_owner(cloud_app, object_id, target)
+                    new_owner = await sender.target.change_owner(cloud_app, object_id, target)
                 except (QlikCommandFailed, QlikTimeout) as e:
                     if isinstance(e, QlikCommandFailed) and e.kind == FailureKind.NOT_FOUND:
                         if sent_before or attempt:

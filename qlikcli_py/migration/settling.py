@@ -29,6 +29,7 @@ import structlog
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
+from qlikcli_py.identities import Identity
 from qlikcli_py.ledger import AppRecord
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.migration.context import app_record
@@ -149,14 +150,18 @@ class Settling:
         `refused`: change-owner just answered a refusal (`403`, or `404` after an earlier send: Qlik
         does not document which a REST call gives for another user's private object). A refused
         private object the identity can no longer list has been handed over (a call that applied
-        but answered 5xx or timed out, earlier)."""
+        but answered 5xx or timed out, earlier).
+
+        Read by whichever identity the pool gives (an admin.apps helper sees every object), whoever
+        sent the change-owner: the layout is the truth either way."""
         object_id = row["object_id"]
+        reader = self.session.pool.reader()
         try:
-            obj = await self.session.target.layout(cloud_app, object_id, row["type"])
+            obj = await reader.target.layout(cloud_app, object_id, row["type"])
         except QlikCommandFailed as e:
             if e.kind in TRANSIENT_KINDS:
                 return Verdict.UNKNOWN
-            return await self._settle_unseen(cloud_app, app_id, row, e, refused)
+            return await self._settle_unseen(reader, cloud_app, app_id, row, e, refused)
         except QlikError:
             return Verdict.UNKNOWN
         target = row["target_owner_id"]
@@ -173,19 +178,19 @@ class Settling:
         )
         return Verdict.SETTLED
 
-    async def _settle_unseen(self, cloud_app: str, app_id: str, row: Any, exc: QlikCommandFailed,
-                             refused: str) -> Verdict:
-        """The layout was refused, in whatever words: the listing says whether the identity still
-        sees the object. The ledger says it was sent to its owner (this is a `sent` row, or a
+    async def _settle_unseen(self, reader: Identity, cloud_app: str, app_id: str, row: Any,
+                             exc: QlikCommandFailed, refused: str) -> Verdict:
+        """The layout was refused, in whatever words: the listing (by the same identity) says
+        whether it still sees the object. The ledger says it was sent to its owner (this is a `sent` row, or a
         refused resend)."""
         object_id, target = row["object_id"], row["target_owner_id"]
         try:
-            listed = await self.session.target.listed_ids(cloud_app, row["type"])
+            listed = await reader.target.listed_ids(cloud_app, row["type"])
         except QlikError:
             return Verdict.UNKNOWN
         if object_id in listed:
             return Verdict.UNKNOWN  # seen but unreadable: nothing to conclude; the next run reads again
-        if row["state"] != State.PRIVATE or self.session.admin_apps:
+        if row["state"] != State.PRIVATE or reader.admin_apps:
             # an identity that sees this object whoever owns it does not list it: not in the app
             self.ledger.set_object(app_id, object_id, status=ObjectStatus.FAILED_FOR_GOOD,
                                    error="not in the imported app (not listed)")

@@ -85,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--base-share", type=float, default=0.4)
     g.add_argument("--seed", type=int, default=1)
 
+    h = s.add_parser("helper", help="add a cloud identity and its context to a world (an admin.apps bot by default)")
+    h.add_argument("--state", required=True)
+    h.add_argument("--context", required=True, help="the new context's name")
+    h.add_argument("--name", default="", help="the user's display name")
+    h.add_argument("--no-admin-apps", action="store_true", help="a plain user instead of an admin.apps bot")
+
     f = sub.add_parser("faults", help="set fault and performance knobs (prints the effective knobs)")
     f.add_argument("--state", required=True)
     f.add_argument("--reset", action="store_true", help="every knob back to its default first")
@@ -106,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--engine-wording", choices=("coded", "corectl", "novel"), help="how engine errors are worded")
     f.add_argument("--unsaved-removals", choices=("kept", "dropped"),
                    help="whether `rm --no-save` outlives its qlik process")
+    f.add_argument("--rate-tenant-write", metavar="CALLS/SECONDS", help="the tenant's write cap over all identities")
+    f.add_argument("--throttle", metavar="CONTEXT:SECONDS", help="that context answers 429 to writes for SECONDS from its first write")
+    f.add_argument("--hide-spaces-from", metavar="CONTEXT", help="that context's `space ls` lists only data spaces")
     f.add_argument("--seed", type=int)
 
     for name, text in (("show", "human-readable final state"), ("calls", "summary of the call log")):
@@ -126,6 +135,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "seed":
+        if args.kind == "helper":
+            from qliksim.identities import add_identity
+
+            uid = add_identity(args.state, args.context, name=args.name, admin_apps=not args.no_admin_apps)
+            print(json.dumps({"context": args.context, "identity": uid, "admin_apps": not args.no_admin_apps}))
+            return 0
         if args.kind == "demo":
             info = seed.demo(args.state)
         else:

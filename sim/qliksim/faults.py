@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     # Whether `quota ls` answers this tenant's identities or refuses them (403): a tool must say
     # the quota check was skipped, and why.
     "quota_access": "allowed",
+    # The tenant's cap over all identities (Qlik: user limit x users x 0.5, per tier), "" = none.
+    "rate_tenant_write": "",
+    "throttle": "",  # "CONTEXT:SECONDS": that context answers 429 to writes for SECONDS from its first write
+    "hide_spaces_from": "",  # a context whose `space ls` lists only data spaces (a helper not in the spaces)
 }
 _CHOICES = {"hidden_answer": ("access_denied", "not_found"), "engine_wording": ("coded", "corectl", "novel"),
             "unsaved_removals": ("kept", "dropped")}
@@ -81,6 +85,16 @@ def parse_rate(value: object) -> tuple[int, float] | None:
 
 
 def _normalise(key: str, value: Any) -> Any:
+    if key == "throttle":
+        from qliksim.identities import parse_throttle
+
+        parse_throttle(value)
+        return str(value)
+    if key == "hide_spaces_from":
+        return str(value)
+    if key == "rate_tenant_write":
+        rate = parse_rate(value)
+        return "" if rate is None else f"{rate[0]}/{rate[1]:g}"
     if key in ("rate_read", "rate_write"):
         rate = parse_rate(DOCUMENTED[key] if value == "documented" else value)
         return "" if rate is None else f"{rate[0]}/{rate[1]:g}"

@@ -183,10 +183,18 @@ def apply_model(call: Call, knobs: dict[str, Any], record: _Record, trace: list[
     if latency > 0:
         time.sleep(latency)  # outside any transaction: parallel callers overlap
     rate = faults.parse_rate(knobs.get(f"rate_{cmd.tier}")) if cmd.tier in ("read", "write") else None
-    call.counter, wait = runtime.tick(call.state_path, call.identity, cmd.tier, rate, time.time())
+    tenant = faults.parse_rate(knobs.get("rate_tenant_write")) if cmd.tier == "write" else None
+    held = None
+    if knobs.get("throttle") and cmd.tier == "write":
+        from qliksim.identities import throttled
+
+        held = throttled(call.state_path, knobs, call.context["name"] if call.context else None, time.time())
+    call.counter, wait = runtime.tick(call.state_path, call.identity, cmd.tier, None if held else rate, time.time(),
+                                      None if held else tenant)
     from qliksim.ids import trace_id
 
     trace[0] = trace_id(call.seed, call.counter)
+    wait = held or wait
     if wait is not None:
         raise HttpError(429, f"You need to wait {wait} seconds until limit is lifted.", title="API rate limit reached.")
     _check_server_type(call)

@@ -26,7 +26,8 @@ def _connect(state_path: str) -> sqlite3.Connection:
     return conn
 
 
-def tick(state_path: str, identity: str, tier: str, rate: tuple[int, float] | None, now: float) -> tuple[int, int | None]:
+def tick(state_path: str, identity: str, tier: str, rate: tuple[int, float] | None, now: float,
+         tenant: tuple[int, float] | None = None) -> tuple[int, int | None]:
     """Count this call; with a rate limit, also admit or refuse it.
 
     Returns (call counter, None) when admitted, or (counter, seconds to wait) when the identity has
@@ -53,8 +54,14 @@ def tick(state_path: str, identity: str, tier: str, rate: tuple[int, float] | No
             used, oldest = conn.execute("SELECT count(*), min(ts) FROM hits WHERE identity = ? AND tier = ?", (identity, tier)).fetchone()
             if used >= calls:
                 wait = max(1, math.ceil(oldest + window - now))
-            else:
-                conn.execute("INSERT INTO hits (identity, tier, ts) VALUES (?, ?, ?)", (identity, tier, now))
+        if tenant is not None and wait is None:
+            # The tenant's cap: every identity's calls of the tier in one window.
+            calls, window = tenant
+            used, oldest = conn.execute("SELECT count(*), min(ts) FROM hits WHERE tier = ? AND ts > ?", (tier, now - window)).fetchone()
+            if used >= calls:
+                wait = max(1, math.ceil(oldest + window - now))
+        if wait is None and (rate is not None or tenant is not None):
+            conn.execute("INSERT INTO hits (identity, tier, ts) VALUES (?, ?, ?)", (identity, tier, now))
         conn.execute("COMMIT")
         return counter, wait
     finally:

@@ -401,6 +401,11 @@ class Demo:
                                  shared_space=self.info["spaces"]["Finance Dev"],
                                  managed_space=self.info["spaces"]["Finance"], me=self.info["cloud_identity"])
 
+    def world_contexts(self) -> list[dict[str, Any]]:
+        from qliksim.store import World
+
+        return World(self.world_path).contexts()
+
     def ledger_steps(self) -> list[str]:
         """Each app's last completed step in the ledger ('' = none yet)."""
         import sqlite3
@@ -434,6 +439,9 @@ class Scenario:
     max_runs: int = 40
     run_timeout: float = 300.0
     twin: bool = False  # add the sales app's namesake (Demo.create(twin=True)); list "twin" in apps
+    # helper contexts (admin.apps bots) the runs pass as --helper-context; added to the world when
+    # missing. A list per run (cycled) lets later runs use another set of helpers.
+    helpers: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -495,6 +503,12 @@ def run_scenario(root: Path, sc: Scenario, *, bin_dir: Path | None = None) -> Sc
     demo = Demo.create(root, bin_dir, twin=sc.twin)
     if sc.knobs:
         faults.configure(demo.world_path, seed=sc.seed, **sc.knobs)
+    known = {c["name"] for c in demo.world_contexts()}
+    for name in dict.fromkeys(n for group in sc.helpers for n in group):
+        if name not in known:
+            from qliksim.identities import add_identity
+
+            add_identity(demo.world_path, name)
     scale = max(1, len(sc.apps)) / 3
     # The steps to kill in, in run order (a run goes forward): each step equally likely.
     targets = sorted(rng.choices(STEPS, k=sc.kills), key=STEPS.index)
@@ -511,8 +525,10 @@ def run_scenario(root: Path, sc: Scenario, *, bin_dir: Path | None = None) -> Sc
             k = rng.randint(1, max(1, round(TYPICAL_CALLS[target] * (scale if target != "plan" else 1))))
             kill_when = kill_at_step(target, k)
             delay = 0.0 if rng.random() < 0.4 else rng.uniform(0.0, 0.15)
+        helpers = [a for n in (sc.helpers[res.runs % len(sc.helpers)] if sc.helpers else [])
+                   for a in ("--helper-context", n)]
         try:
-            out = run_tool(demo.run_args(sc.apps, *sc.args), env=demo.env, log_path=demo.log_path,
+            out = run_tool(demo.run_args(sc.apps, *sc.args, *helpers), env=demo.env, log_path=demo.log_path,
                            kill_when=kill_when, delay=delay, timeout=sc.run_timeout)
         except TimeoutError as e:
             res.stuck = str(e)

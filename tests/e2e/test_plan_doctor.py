@@ -77,7 +77,8 @@ def test_plan_changes_nothing_and_says_what_a_run_will_do(sim):
     assert app["minimum_seconds"] == 6.0  # 10 at once, the other 5 a window later
     assert doc["totals"] == {"apps": 1, "objects": 22, "write_calls": 15, "engine_calls": app["engine_calls"],
                              "minimum_seconds": app["minimum_seconds"], "unmatched_owners": 1,
-                             "missing_connections": 0, "traps": 0}  # 2.24.0: scripts unknown until import
+                             "missing_connections": 0, "traps": 0,  # 2.24.0: scripts unknown until import
+                             "identities": 1, "pool_minimum_seconds": 6.0}
 
     out = res.out
     assert "Sales Overview (" in out and "22 objects" in out
