@@ -186,6 +186,10 @@ COMMANDS: list[Cmd] = [
     ),
     # --- engine (websocket) ---
     *_engine_group("object"),
+    Cmd("app object properties", "object_trees:properties", "engine", nargs=(1, 1), flags={**_ENGINE, "full": "bool", "minimum": "bool"},
+        required=("app",)),
+    Cmd("app object set", "object_trees:object_set", "engine", nargs=(1, 1), flags={**_ENGINE, "no-save": "bool"}, required=("app",),
+        mutating=True),
     *_engine_group("bookmark"),
     *_engine_group("dimension"),
     *_engine_group("measure"),
