@@ -79,12 +79,15 @@ class Session:
             return {"jsonrpc": "2.0", "id": message.get("id"), "error": {"code": -1, "parameter": str(exc), "message": "Unknown error"}}
         return {"jsonrpc": "2.0", "id": message.get("id"), "result": result}
 
-    def _exists(self, object_id: str) -> bool:
+    def _of_another_family(self, family: str, object_id: str) -> bool:
+        from qliksim.engine import _in_family
+
         conn = connect(self.server.state)
         try:
-            return conn.execute("SELECT 1 FROM cloud_objects WHERE app_id = ? AND object_id = ?", (self.app_id, object_id)).fetchone() is not None
+            row = conn.execute("SELECT type FROM cloud_objects WHERE app_id = ? AND object_id = ?", (self.app_id, object_id)).fetchone()
         finally:
             conn.close()
+        return row is not None and not _in_family(family, row[0])
 
     def _new_handle(self, family: str, object_id: str) -> int:
         handle = max([DOC_HANDLE, *self.handles]) + 1
@@ -115,7 +118,7 @@ class Session:
             except EngineError as exc:
                 # An id of another family (a bookmark asked for as an object) stays an error: 1.4.0's
                 # `ls` asks GetObject for every id GetAllInfos gives and keeps those that answer.
-                if exc.code != EngineError.NOT_FOUND[0] or self._exists(object_id):
+                if exc.code != EngineError.NOT_FOUND[0] or self._of_another_family(family, object_id):
                     raise
                 # The engine answers an absent object with a null handle, not an error: qlik-cli
                 # 1.4.0 has a path for it (`no object by ID 'X'`; `app object set` then creates it).
