@@ -240,3 +240,20 @@ def object_change_owner(call: Call) -> dict[str, Any]:
         )
         row = call.conn.execute(f"SELECT {_OBJECT_COLUMNS} FROM cloud_objects WHERE app_id = ? AND object_id = ?", (app_id, object_id)).fetchone()
     return shapes.nx_app_object(call, row)
+
+
+def app_rm(call: Call) -> None:
+    """`app rm ID`: DELETE /api/v1/apps/{id}; the app and its objects are gone. Prints nothing.
+
+    Who may: the app's owner or an admin.apps client (INFERRED; Qlik also lets space managers).
+    """
+    app_id = call.args[0]
+    with call.write():
+        row = call.conn.execute("SELECT owner_id FROM cloud_apps WHERE id = ?", (app_id,)).fetchone()
+        if row is None:
+            raise not_found("app not found")
+        if row[0] != call.identity and not call.admin:
+            raise forbidden("only the app's owner may delete it")
+        call.conn.execute("DELETE FROM cloud_objects WHERE app_id = ?", (app_id,))
+        call.conn.execute("DELETE FROM cloud_apps WHERE id = ?", (app_id,))
+    return None

@@ -136,6 +136,7 @@ COMMANDS: list[Cmd] = [
         quiet_key="attributes.id",
     ),
     Cmd("app get", "cloud_apps:app_get", "read", nargs=(1, 1), flags=_REST, quiet_key="attributes.id"),
+    Cmd("app rm", "cloud_apps:app_rm", "write", nargs=(1, 1), flags=_REST, mutating=True),
     Cmd(
         "app ls",
         "cloud_apps:app_ls",
