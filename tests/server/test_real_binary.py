@@ -168,6 +168,17 @@ def test_object_properties_full_set_and_publish_answer_as_the_simulator(pair: Pa
     assert _rows(pair.served.world, app_id) == _rows(pair.twin, app_id)
 
 
+def test_app_rm_answers_as_the_simulator(pair: Pair) -> None:
+    """1.4.0 sends DELETE /api/v1/apps/ID, then lists items to delete the app's item too."""
+    copy = pair.sim("app", "copy", pair.apps["imported"])["attributes"]["id"]
+    assert pair.served.run_sim("app", "copy", pair.apps["imported"], "--json").returncode == 0
+    real, sim = _both(pair, "app", "rm", copy)
+    assert (real.returncode, real.stdout, sim.returncode, sim.stdout) == (0, "", 0, "")
+    assert World(pair.served.world).cloud_app(copy) is None and World(pair.twin).cloud_app(copy) is None
+    real, sim = _both(pair, "app", "rm", copy)
+    assert real.returncode == sim.returncode == 1 and "404" in real.stderr and "404" in sim.stderr
+
+
 def test_http_errors_reach_the_real_binary(pair: Pair) -> None:
     missing = pair.served.run_real("app", "get", "00000000-0000-0000-0000-000000000000")
     assert missing.returncode == 1 and "404 Not Found" in missing.stderr and "app not found" in missing.stderr
