@@ -54,6 +54,12 @@ USED: dict[str, tuple[str, ...]] = {
        for verb, flags in (("layout", ("--app", "--no-data")), ("unpublish", ("--app", "--no-data")),
                            ("rm", ("--app", "--no-save", "--no-data")))},
     "app build": ("--app", "--no-reload", "--no-data"),
+    # sync (migration/sync.py): property trees from the temporary app, created in the migrated
+    # app, community ones published, the temporary app deleted
+    "app object properties": ("--app", "--full", "--no-data"),
+    "app object set": ("--app", "--no-save", "--no-data"),
+    "app object publish": ("--app", "--no-data"),
+    "app rm": (),
 }
 GLOBAL = ("--json", "--context")
 _FLAG_LINE = re.compile(r"^\s+(?:-\w, )?(--[A-Za-z0-9][\w-]*)")

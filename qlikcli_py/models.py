@@ -38,6 +38,7 @@ class SourceObject:
     title: str
     state: State
     owner_id: str  # QRS user id
+    modified: str = ""  # QRS modifiedDate: `sync` tells objects changed on-prem since their migration
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,7 @@ class Source:
                     object_id=text(row.get("engineObjectId")), type=object_type,
                     title=text(row.get("name")),
                     state=State.of(bool(row.get("published")), bool(row.get("approved"))),
-                    owner_id=owner_id,
+                    owner_id=owner_id, modified=text(row.get("modifiedDate")),
                 ))
         return objects, owners
 

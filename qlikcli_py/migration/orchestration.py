@@ -19,6 +19,7 @@ from dataclasses import field
 
 import structlog
 
+from qlikcli_py import ledger_waves
 from qlikcli_py.concurrency import nothing
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikError
@@ -169,6 +170,8 @@ class Migration:
         out.status = AppStatus.DONE
 
     async def _handover(self, plan: AppPlan) -> None:
+        # what each object's on-prem date was when it came over: `sync` reports later changes
+        ledger_waves.record_dates(self.ledger, plan.app.id, ((o.object_id, o.modified) for o in plan.objects))
         # reassign runs on every pass: objects left `sent`, failed or pending are tried again.
         await self._step(plan, Step.REASSIGN, self.handover.reassign, always=True)
         await self._step(plan, Step.MOVE, self.handover.move)

@@ -1,0 +1,137 @@
+"""The ledger's tables for `sync` (format 3): waves of on-prem content brought into apps already
+migrated, in the same SQLite file as the rest (one ledger, one lock).
+
+- `object_dates`: each migrated object's on-prem `modifiedDate` when it came over (recorded at
+  migration; objects migrated before format 3 get theirs at their first sync): a later date means
+  it changed on-prem since.
+- `waves`: one row per sync of an app that found something: when, its temporary app (name, the
+  start of its import, its id, whether it is deleted), open until everything is settled.
+- `wave_objects`: what the wave found, one row per object and kind: `new` objects go pending ->
+  creating (the `app object set` was sent; what exists is read before anything else) -> created
+  -> synced (published if community, in the `objects` table for the hand-over and verify);
+  `changed`, `deleted` and `not-synced` ones are reported; `stray` is an object created under
+  another id and removed.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from typing import Any
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from qlikcli_py.ledger import Ledger
+
+WAVES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS object_dates (
+    source_app_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    PRIMARY KEY (source_app_id, object_id)
+);
+CREATE TABLE IF NOT EXISTS waves (
+    wave_id TEXT NOT NULL,           -- the run id of the sync that began it
+    source_app_id TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,            -- open | done | failed
+    temp_name TEXT NOT NULL,
+    temp_started_at TEXT, temp_app_id TEXT, temp_deleted INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    PRIMARY KEY (wave_id, source_app_id)
+);
+CREATE TABLE IF NOT EXISTS wave_objects (
+    source_app_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    kind TEXT NOT NULL,              -- new | changed | deleted | not-synced | stray
+    wave_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    title TEXT NOT NULL,
+    state TEXT NOT NULL,
+    source_owner_id TEXT NOT NULL,
+    source_owner TEXT NOT NULL,
+    source_modified TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,            -- new: pending | creating | created | synced | failed-for-good; else reported
+    detail TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (source_app_id, object_id, kind)
+);
+"""
+
+
+def record_dates(ledger: Ledger, app_id: str, dates: Iterable[tuple[str, str]]) -> None:
+    """(object_id, modifiedDate) of objects as they came over; a date already recorded stays."""
+    with ledger.tx() as db:
+        db.executemany("INSERT OR IGNORE INTO object_dates VALUES (?,?,?)",
+                       ((app_id, oid, mod) for oid, mod in dates if mod))
+
+
+def dates(ledger: Ledger, app_id: str) -> dict[str, str]:
+    rows = ledger.db.execute("SELECT object_id, modified FROM object_dates WHERE source_app_id=?", (app_id,))
+    return {r[0]: r[1] for r in rows}
+
+
+def open_wave(ledger: Ledger, app_id: str) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = ledger.db.execute(
+        "SELECT * FROM waves WHERE source_app_id=? AND status='open' ORDER BY started_at DESC", (app_id,)).fetchone()
+    return row
+
+
+def begin_wave(ledger: Ledger, wave_id: str, app_id: str, temp_name: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    """The wave and what it found, in one transaction. rows: (object_id, kind, type, title, state,
+    source_owner_id, source_owner, source_modified, status, detail); a row already known (an
+    object of an earlier wave) keeps its wave and status."""
+    from qlikcli_py.ledger import now
+
+    stamp = now()
+    with ledger.tx() as db:
+        db.execute("INSERT OR IGNORE INTO waves(wave_id, source_app_id, started_at, status, temp_name) "
+                   "VALUES (?,?,?,?,?)", (wave_id, app_id, stamp, "open", temp_name))
+        db.executemany("INSERT OR IGNORE INTO wave_objects VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       ((app_id, r[0], r[1], wave_id, *r[2:], stamp) for r in rows))
+
+
+def update_wave(ledger: Ledger, wave_id: str, app_id: str, **fields: Any) -> None:
+    cols = ", ".join(f"{k}=?" for k in fields)
+    with ledger.tx() as db:
+        db.execute(f"UPDATE waves SET {cols} WHERE wave_id=? AND source_app_id=?", (*fields.values(), wave_id, app_id))
+
+
+def wave_objects(ledger: Ledger, app_id: str, *, wave_id: str | None = None,
+                 kind: str | None = None) -> list[sqlite3.Row]:
+    sql, args = "SELECT * FROM wave_objects WHERE source_app_id=?", [app_id]
+    if wave_id is not None:
+        sql, args = sql + " AND wave_id=?", [*args, wave_id]
+    if kind is not None:
+        sql, args = sql + " AND kind=?", [*args, kind]
+    return ledger.db.execute(sql + " ORDER BY object_id", args).fetchall()
+
+
+def known(ledger: Ledger, app_id: str) -> set[tuple[str, str]]:
+    return {(r[0], r[1]) for r in ledger.db.execute(
+        "SELECT object_id, kind FROM wave_objects WHERE source_app_id=?", (app_id,))}
+
+
+def set_wave_object(ledger: Ledger, app_id: str, object_id: str, kind: str, *, status: str,
+                    detail: str | None = None) -> None:
+    from qlikcli_py.ledger import now
+
+    with ledger.tx() as db:
+        db.execute("UPDATE wave_objects SET status=?, detail=COALESCE(?, detail), updated_at=? "
+                   "WHERE source_app_id=? AND object_id=? AND kind=?", (status, detail, now(), app_id, object_id, kind))
+
+
+def add_stray(ledger: Ledger, wave_id: str, app_id: str, row: tuple[Any, ...]) -> None:
+    """A created object found under another id, removed: (object_id, type, title, detail)."""
+    from qlikcli_py.ledger import now
+
+    with ledger.tx() as db:
+        db.execute("INSERT OR REPLACE INTO wave_objects VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   (app_id, row[0], "stray", wave_id, row[1], row[2], "private", "", "", "", "removed", row[3], now()))
+
+
+def waves(ledger: Ledger, app_id: str | None = None) -> list[sqlite3.Row]:
+    if app_id is None:
+        return ledger.db.execute("SELECT * FROM waves ORDER BY started_at, source_app_id").fetchall()
+    return ledger.db.execute("SELECT * FROM waves WHERE source_app_id=? ORDER BY started_at", (app_id,)).fetchall()
