@@ -131,6 +131,13 @@ def add_stray(ledger: Ledger, wave_id: str, app_id: str, row: tuple[Any, ...]) -
                    (app_id, row[0], "stray", wave_id, row[1], row[2], "private", "", "", "", "removed", row[3], now()))
 
 
+def forget_failed(ledger: Ledger, app_id: str) -> None:
+    """--retry-failed: new objects that failed for good are found new again by the next delta."""
+    with ledger.tx() as db:
+        db.execute("DELETE FROM wave_objects WHERE source_app_id=? AND kind='new' AND status='failed-for-good'",
+                   (app_id,))
+
+
 def waves(ledger: Ledger, app_id: str | None = None) -> list[sqlite3.Row]:
     if app_id is None:
         return ledger.db.execute("SELECT * FROM waves ORDER BY started_at, source_app_id").fetchall()

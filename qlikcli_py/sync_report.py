@@ -70,17 +70,18 @@ def wave_app(ledger: Ledger, plan: AppPlan, out: SyncOutcome, delta: Delta) -> d
     came_over = []
     failed_for_good = []
     for r in rows:
-        if r["kind"] != Kind.NEW:
-            continue
         o = objects.get(r["object_id"])
-        if r["status"] == Row.SYNCED:
+        if r["kind"] == Kind.NEW and r["status"] == Row.SYNCED:
             came_over.append({"object_id": r["object_id"], "type": r["type"], "title": r["title"], "state": r["state"],
                               "source_owner": r["source_owner"],
                               "cloud_owner_id": (o["result_owner_id"] or o["target_owner_id"]) if o else None,
                               "status": o["status"] if o else r["status"]})
-        elif r["status"] == Row.FAILED_FOR_GOOD:
+    # Like run: what failed for good stays in every report (exit 8) until fixed or --retry-failed.
+    for r in ledger_waves.wave_objects(ledger, app_id, kind=Kind.NEW):
+        if r["status"] == Row.FAILED_FOR_GOOD:
             failed_for_good.append({"object_id": r["object_id"], "type": r["type"], "title": r["title"],
-                                    "source_owner": r["source_owner"], "reason": r["detail"]})
+                                    "source_owner": r["source_owner"], "reason": r["detail"],
+                                    "wave_id": r["wave_id"]})
     for oid in sorted(all_synced):
         o = objects.get(oid)
         if o is not None and o["status"] == ObjectStatus.FAILED_FOR_GOOD:

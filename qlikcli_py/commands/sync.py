@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from qlikcli_py import ledger_waves
 from qlikcli_py import report
 from qlikcli_py import sync_report
 from qlikcli_py.commands.common import app_specs
@@ -47,6 +48,9 @@ async def sync(settings: Settings, *, dry_run: bool = False) -> tuple[int, dict[
             ledger.lock()
         session = await connect(settings)
         specs = await app_specs(settings, session)
+        if settings.run.retry_failed and not dry_run:
+            for spec in specs:
+                ledger_waves.forget_failed(ledger, spec.source_app_id)
         plans, deltas, skipped = await delta_of(session, ledger, specs)
         await resolve(session, settings, plans, deltas)  # --on-unmatched fail stops here, before any change
         if dry_run:

@@ -390,6 +390,8 @@ class Wave:
                                    (cid, ctype, title, f"created for {row['object_id']} under another id; removed"))
             log.warning("sync.stray_removed", stray=cid, wanted=row["object_id"])
             removed.append(cid)
+        if removed:
+            await self.session.target.save(managed)  # `rm` runs with --no-save: the removal lasts once saved
         return removed
 
     async def _publish(self, managed: str, oid: str, otype: str) -> None:
