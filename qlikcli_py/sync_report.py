@@ -187,7 +187,8 @@ def render(doc: dict[str, Any]) -> str:
             lines.append(f"{a['name']} ({a['source_app_id']}): {a['to_sync']} new objects to bring over "
                          f"(dry run: nothing changed)")
             if a["resumes_open_wave"]:
-                lines.append(f"  an interrupted wave has {a['resumes_open_wave']} objects left: sync continues it")
+                lines.append(f"  an interrupted wave ({a['resumes_open_wave']} objects) is not finished: sync "
+                             f"continues it")
             for o in a["owners"]:
                 to = (f"-> {o['cloud_user']} ({o['rule']})" if o["matched"] else f"UNMATCHED: {o['detail']}")
                 lines.append(f"  {o['source_owner']}: {o['objects']} {to}")

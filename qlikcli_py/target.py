@@ -130,9 +130,11 @@ class Target:
     def _engine(self, session: str | None) -> tuple[str, ...]:
         return ("--headers", f"X-Qlik-Session={session}") if session else ()
 
-    async def list_objects(self, app_id: str, *, session: str | None = None) -> list[tuple[str, str, str]]:
+    async def list_objects(self, app_id: str, *, session: str | None = None,
+                           groups: tuple[str, ...] = ("object", "bookmark", "dimension", "measure"),
+                           ) -> list[tuple[str, str, str]]:
         out: list[tuple[str, str, str]] = []
-        for group in ("object", "bookmark", "dimension", "measure"):
+        for group in groups:
             rows = await self.qlik.json("app", group, "ls", "--app", app_id, "--no-data",
                                         *self._engine(session), context=self.context,
                                         tier=Tier.ENGINE, idempotent=True)

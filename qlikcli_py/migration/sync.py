@@ -99,7 +99,7 @@ class Delta:
     changed: list[tuple[SourceObject, str]] = field(default_factory=list)  # (object, date it came over)
     deleted: list[dict[str, Any]] = field(default_factory=list)  # ledger rows
     undated: list[tuple[str, str]] = field(default_factory=list)  # migrated before dates were kept
-    in_open_wave: list[str] = field(default_factory=list)  # new objects of an interrupted wave
+    in_open_wave: list[str] = field(default_factory=list)  # new objects of an interrupted wave (to finish)
 
     def work(self) -> bool:
         return bool(self.new or self.in_open_wave)
@@ -136,8 +136,10 @@ def find_delta(plan: AppPlan, ledger: Ledger) -> Delta:
             d.deleted.append(dict(row))
     open_wave = ledger_waves.open_wave(ledger, app_id)
     if open_wave is not None:
+        # all of them, created or not: the hand-over of the created ones is still to come, and
+        # needs their owners resolved as much as the others do
         rows = ledger_waves.wave_objects(ledger, app_id, wave_id=open_wave["wave_id"], kind=Kind.NEW)
-        d.in_open_wave = [r["object_id"] for r in rows if r["status"] in (Row.PENDING, Row.CREATING, Row.CREATED)]
+        d.in_open_wave = [r["object_id"] for r in rows if r["status"] != Row.FAILED_FOR_GOOD]
     return d
 
 
@@ -211,12 +213,14 @@ class Wave:
                                              status=Row.FAILED_FOR_GOOD, detail="deleted on-prem before it came over")
         failures: list[str] = []
         managed = rec.imported_app_id
+        # what the migrated app holds: one listing for all, then one after each creation
+        listing = await self._listing(managed) if any(r["status"] != Row.CREATED for r in todo) else {}
         for row in todo:
             obj = source.get(row["object_id"])
             if obj is None and row["status"] == Row.PENDING:
                 continue
             try:
-                await self._bring(plan, wave_id, managed, dict(row))
+                listing = await self._bring(plan, wave_id, managed, dict(row), listing)
             except (MigrationError, QlikError) as e:
                 failures.append(f"{row['object_id']}: {e}")
                 log.error("sync.object_failed", object_id=row["object_id"], error=str(e))
@@ -311,35 +315,38 @@ class Wave:
         return row
 
     # -- one object -----------------------------------------------------------------------------
-    async def _bring(self, plan: AppPlan, wave_id: str, managed: str, row: dict[str, Any]) -> None:
+    async def _bring(self, plan: AppPlan, wave_id: str, managed: str, row: dict[str, Any],
+                     listing: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        """One new object, from where the ledger left it; returns the migrated app's listing."""
         app_id, oid = plan.app.id, row["object_id"]
         if row["status"] in (Row.PENDING, Row.CREATING):
-            listing = await self._listing(managed)
             if row["status"] == Row.PENDING and oid in listing:
                 # Never sent by us (the row goes `creating` before the call): a cloud object holds the id.
                 ledger_waves.set_wave_object(self.ledger, app_id, oid, Kind.NEW, status=Row.FAILED_FOR_GOOD,
                                              detail="its id is taken in the migrated app by an object made in "
                                                     "the cloud: not overwritten")
-                return
+                return listing
             if row["status"] == Row.CREATING:
                 if oid in listing:
                     row["status"] = self._created(app_id, oid)
                 else:
                     await self._remove_strays(plan, wave_id, managed, row, listing)
             if row["status"] != Row.CREATED:
-                await self._create(plan, wave_id, managed, row)
+                listing = await self._create(plan, wave_id, managed, row)
                 if row["status"] != Row.CREATED:
-                    return
+                    return listing
         if row["state"] == State.COMMUNITY:
             await self._publish(managed, oid, row["type"])
         ledger_waves.record_dates(self.ledger, app_id, [(oid, row["source_modified"])])
         ledger_waves.set_wave_object(self.ledger, app_id, oid, Kind.NEW, status=Row.SYNCED)
+        return listing
 
     def _created(self, app_id: str, oid: str) -> str:
         ledger_waves.set_wave_object(self.ledger, app_id, oid, Kind.NEW, status=Row.CREATED)
         return Row.CREATED
 
-    async def _create(self, plan: AppPlan, wave_id: str, managed: str, row: dict[str, Any]) -> None:
+    async def _create(self, plan: AppPlan, wave_id: str, managed: str,
+                      row: dict[str, Any]) -> dict[str, tuple[str, str]]:
         app_id, oid = plan.app.id, row["object_id"]
         temp = await self._temp(plan, wave_id)
         tree = await self.session.target.object_tree(temp, oid)
@@ -357,18 +364,18 @@ class Wave:
         listing = await self._listing(managed)
         if oid in listing:
             row["status"] = self._created(app_id, oid)
-            return
+            return listing
         strays = await self._remove_strays(plan, wave_id, managed, row, listing)
         if strays:
             ledger_waves.set_wave_object(
                 self.ledger, app_id, oid, Kind.NEW, status=Row.FAILED_FOR_GOOD,
                 detail=f"its id is in use in the migrated app by an object the identity cannot see; the copy "
                        f"created under {', '.join(strays)} was removed")
-            return
+            return {k: v for k, v in listing.items() if k not in strays}
         if error is not None and definite(error):
             ledger_waves.set_wave_object(self.ledger, app_id, oid, Kind.NEW, status=Row.FAILED_FOR_GOOD,
                                          detail=f"refused: {error}")
-            return
+            return listing
         ledger_waves.set_wave_object(self.ledger, app_id, oid, Kind.NEW, status=Row.PENDING,
                                      detail=str(error) if error else "not created (no error shown)")
         raise MigrationError(f"creating {oid} in {managed} failed: {error or 'nothing was created'}")
@@ -405,7 +412,9 @@ class Wave:
                 raise MigrationError(f"publishing {oid} failed: {e}") from e
 
     async def _listing(self, managed: str) -> dict[str, tuple[str, str]]:
-        return {oid: (otype, title) for oid, otype, title in await self.session.target.list_objects(managed)}
+        # sync creates generic objects only (sheets, stories, master items): `app object ls` lists them
+        listed = await self.session.target.list_objects(managed, groups=("object",))
+        return {oid: (otype, title) for oid, otype, title in listed}
 
     def _tree_file(self, app_id: str, oid: str, tree: dict[str, Any]) -> Path:
         self.session.target.scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
