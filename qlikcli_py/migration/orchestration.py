@@ -126,7 +126,8 @@ class Migration:
                 out.notes.append(
                     f"source app changed since it was migrated (modified {app.modified}, migrated at "
                     f"{rec.source_modified}); the import {rec.imported_app_id} was left as it is: "
-                    f"run again with --force to migrate it anew"
+                    f"run again with --force to migrate it anew, or `qlik-migrate sync` to bring users' new "
+                    f"content into the migrated app"
                 )
                 return None
             self.ledger.restart_app(app.id, app.modified, "source changed; re-migrated with --force")

@@ -192,3 +192,53 @@ def _put_cloud_object(path, app_id, object_id, otype, title, owner):
                    " created, updated) VALUES (?,?,?,?,'',?,0,0,'2026-01-01T00:00:00.000Z','2026-01-01T00:00:00.000Z')",
                    (app_id, object_id, otype, title, owner))
     db.close()
+
+
+def test_objects_migrated_without_a_date_get_it_at_their_first_sync(sim):
+    """A ledger written before dates were kept: the first sync dates its objects (nothing reported
+    as changed, since nobody can tell), a change after that is reported by the next sync."""
+    import sqlite3
+
+    app = sim.app("sales")
+    _migrated(sim, app)
+    db = sqlite3.connect(sim.state_dir / "ledger.sqlite")
+    with db:
+        db.execute("DELETE FROM object_dates")
+    db.close()
+    private_sheet = next(o["engine_object_id"] for o in sim.world.qrs_objects(app)
+                         if o["object_type"] == "sheet" and not o["published"])
+    onprem.change(str(sim.path), app, private_sheet)
+    first = sim.migrate("sync", app, *sim.common(spaces=False), "--report", str(sim.tmp / "1.json"))
+    assert first.code == ExitCode.OK, first.out + first.err  # nothing new: no wave
+    assert json.loads((sim.tmp / "1.json").read_text())["apps"][0]["changed"] == []
+    onprem.change(str(sim.path), app, private_sheet)
+    second = sim.migrate("sync", app, *sim.common(spaces=False), "--report", str(sim.tmp / "2.json"))
+    assert second.code == ExitCode.CHANGED
+    [changed] = json.loads((sim.tmp / "2.json").read_text())["apps"][0]["changed"]
+    assert changed["object_id"] == private_sheet and "left as it is" in changed["reason"]
+
+
+@pytest.mark.slow
+def test_sync_under_faults_ends_with_every_object_once_and_no_temporary_app(tmp_path):
+    """5xx answers, calls applied but answered as failed, and hangs past --call-timeout, while a wave
+    comes over: sync runs until done; every new object once, with its owner, nothing else touched."""
+    from qliksim.sync_sweeps import SYNC_DONE_CODES
+    from qliksim.sync_sweeps import SyncWorld
+    from qliksim.sync_sweeps import check_sync_state
+    from qliksim.sweeps import injected_faults
+    from qliksim.sweeps import run_tool
+
+    sw = SyncWorld.create(tmp_path / "w", None, ["sales"])
+    from qliksim import faults
+
+    faults.configure(sw.demo.world_path, seed=7, fail_5xx=0.08, applied_but_failed=0.1, hang=0.03, hang_seconds=3)
+    codes = []
+    for _ in range(12):
+        out = run_tool(sw.sync_args("--call-timeout", "2"), env=sw.demo.env, log_path=sw.demo.log_path, timeout=300)
+        codes.append(out.code)
+        if out.code in SYNC_DONE_CODES:
+            break
+    faults.configure(sw.demo.world_path, fail_5xx=0, applied_but_failed=0, hang=0)
+    state = check_sync_state(sw)
+    assert codes[-1] in SYNC_DONE_CODES and state.ok, (codes, state.problems)
+    assert sum(injected_faults(sw.demo.log_path).values()) > 0
