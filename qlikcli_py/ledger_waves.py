@@ -131,6 +131,36 @@ def add_stray(ledger: Ledger, wave_id: str, app_id: str, row: tuple[Any, ...]) -
                    (app_id, row[0], "stray", wave_id, row[1], row[2], "private", "", "", "", "removed", row[3], now()))
 
 
+def reserve_temp_import(ledger: Ledger, app_id: str, wave_id: str, started: str, *, limit: int | None,
+                        since: str) -> bool:
+    """A temporary import counts against --max-imports like `run`'s (the tenant's quota does not
+    tell them apart): reserved in `import_attempts` (as `sync:<app>`) with the wave's import start,
+    in one transaction after the count. False when the quota is used up."""
+    ledger.db.execute("BEGIN IMMEDIATE")
+    try:
+        if limit is not None and ledger.imports_since(since) >= limit:
+            ledger.db.rollback()
+            return False
+        ledger.db.execute("INSERT INTO import_attempts VALUES (?,?,'reserved',NULL,NULL)", (f"sync:{app_id}", started))
+        ledger.db.execute("UPDATE waves SET temp_started_at=? WHERE wave_id=? AND source_app_id=?",
+                          (started, wave_id, app_id))
+        ledger.db.commit()
+    except BaseException:
+        ledger.db.rollback()
+        raise
+    return True
+
+
+def settle_temp_import(ledger: Ledger, app_id: str, wave_id: str, temp_app_id: str | None) -> None:
+    """The temporary import's outcome: its app (counted as an import), or nothing (released, and
+    the wave's import start cleared)."""
+    with ledger.tx() as db:
+        db.execute("UPDATE import_attempts SET status=?, imported_app_id=? WHERE source_app_id=? AND status='reserved'",
+                   ("imported" if temp_app_id else "released", temp_app_id, f"sync:{app_id}"))
+        db.execute("UPDATE waves SET temp_app_id=?, temp_started_at=CASE WHEN ? IS NULL THEN NULL ELSE temp_started_at "
+                   "END WHERE wave_id=? AND source_app_id=?", (temp_app_id, temp_app_id, wave_id, app_id))
+
+
 def forget_failed(ledger: Ledger, app_id: str) -> None:
     """--retry-failed: new objects that failed for good are found new again by the next delta."""
     with ledger.tx() as db:

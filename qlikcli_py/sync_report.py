@@ -129,10 +129,12 @@ def _per_owner(items: Iterable[tuple[str, str, str, str, str | None]]) -> list[d
 
 
 def exit_code(apps: list[dict[str, Any]]) -> int:
-    """The existing table: failed 1, failed for good 8, something reported and not brought over 6,
-    owners without a cloud user 4, else 0. An app not migrated is a usage problem of its own."""
+    """The existing table: failed 1, stopped at --max-imports 7, failed for good 8, something reported
+    and not brought over 6, an app not migrated 2, owners without a cloud user 4, else 0."""
     if any(a["status"] == "failed" for a in apps):
         return ExitCode.FAILED
+    if any(a["status"] == "deferred" for a in apps):
+        return ExitCode.INCOMPLETE  # --max-imports: the next sync continues the wave
     if any(a["failed_for_good"] for a in apps):
         return ExitCode.FAILED_FOR_GOOD
     if any(a["changed"] or a["deleted"] or a["not_synced"] or a["strays"] for a in apps):
@@ -211,6 +213,7 @@ def render(doc: dict[str, Any]) -> str:
                              f"{'deleted' if t['deleted'] else 'NOT deleted yet (the next sync deletes it)'}")
             if a["error"]:
                 lines.append(f"  error: {a['error']}")
+            lines += [f"  note: {n}" for n in a["notes"]]
         for group in a["not_synced"]:
             lines.append(f"  not synced, of {group['source_owner']}: " + ", ".join(
                 f"{o['type']} {_q(o['title'])}" for o in group["objects"]) + f" ({group['objects'][0]['reason']})")

@@ -20,6 +20,7 @@ from qlikcli_py.cli.output import bind_run
 from qlikcli_py.cli.output import problem
 from qlikcli_py.commands.sync import sync as sync_job
 from qlikcli_py.errors import ExitCode
+from qlikcli_py.errors import UsageProblem
 
 
 @click.command()
@@ -34,7 +35,10 @@ def sync(export_dir: Path | None, force: bool, max_imports: int | None, keep_exp
     """Bring users' new on-prem content (private and community sheets, stories, master items) into
     apps already migrated, each object with its id, state and owner; report what cannot come over."""
     require_apps(params)
-    settings = build_settings(params, export_dir=export_dir, retry_failed=retry_failed)
+    if force:
+        raise UsageProblem("sync takes no --force: it never re-imports an app (`run --force` migrates one anew)")
+    settings = build_settings(params, export_dir=export_dir, max_imports=max_imports, keep_exports=keep_exports,
+                              retry_failed=retry_failed)
     bind_run(settings.run_id, "sync")
     if quiet:
         logs.quiet()

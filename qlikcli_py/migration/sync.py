@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import os
 import time
@@ -43,6 +44,7 @@ from qlikcli_py.errors import QlikTimeout
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.ledger import now
 from qlikcli_py.migration.context import definite
+from qlikcli_py.migration.creating import QuotaReached
 from qlikcli_py.migration.handover import Handover
 from qlikcli_py.migration.settling import Settling
 from qlikcli_py.migration.settling import parse_ts
@@ -178,6 +180,9 @@ class Wave:
         with structlog.contextvars.bound_contextvars(app=app_id, step="sync"):
             try:
                 await self._sync(plan, delta, out)
+            except QuotaReached as e:
+                out.status = "deferred"
+                out.notes.append(str(e))
             except (MigrationError, QlikError) as e:
                 out.status, out.error = "failed", str(e)
                 wave = ledger_waves.open_wave(self.ledger, app_id)
@@ -221,6 +226,8 @@ class Wave:
                 continue
             try:
                 listing = await self._bring(plan, wave_id, managed, dict(row), listing)
+            except QuotaReached:
+                raise  # no temporary app: none of the rest can come over in this run
             except (MigrationError, QlikError) as e:
                 failures.append(f"{row['object_id']}: {e}")
                 log.error("sync.object_failed", object_id=row["object_id"], error=str(e))
@@ -246,8 +253,7 @@ class Wave:
         if wave["temp_started_at"] and not wave["temp_app_id"]:
             found = await self.settling.find_created(plan.shared.id, wave["temp_name"], wave["temp_started_at"],
                                                      "temporary import", wait=recent(wave["temp_started_at"]))
-            ledger_waves.update_wave(self.ledger, wave_id, plan.app.id, temp_app_id=found.id if found else None,
-                                     temp_started_at=wave["temp_started_at"] if found else None)
+            ledger_waves.settle_temp_import(self.ledger, plan.app.id, wave_id, found.id if found else None)
 
     async def _temp(self, plan: AppPlan, wave_id: str) -> str:
         wave = self._wave(plan.app.id, wave_id)
@@ -258,27 +264,30 @@ class Wave:
         qvf = self.opts.export_dir / f"sync-{app_id}.qvf"
         try:
             await self.session.source.export(app_id, qvf, skip_data=True)
-            started = now()
-            ledger_waves.update_wave(self.ledger, wave_id, app_id, temp_started_at=started)
+            clock = dt.datetime.now(dt.UTC)
+            started = clock.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            since = (clock - dt.timedelta(days=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            if not ledger_waves.reserve_temp_import(self.ledger, app_id, wave_id, started,
+                                                    limit=self.opts.max_imports, since=since):
+                raise QuotaReached(f"--max-imports {self.opts.max_imports} reached (imports in the last 24 hours, "
+                                   f"temporary ones included): the next sync continues this wave")
             try:
                 created = await self.session.target.import_app(qvf, plan.shared.id, wave["temp_name"])
                 temp_id = created.id
             except (QlikCommandFailed, QlikTimeout) as e:
-                if definite(e):
-                    ledger_waves.update_wave(self.ledger, wave_id, app_id, temp_started_at=None)
-                    raise MigrationError(f"importing the temporary app of {plan.app.name!r} failed: {e}") from e
-                found = await self.settling.find_created(plan.shared.id, wave["temp_name"], started,
-                                                         "temporary import", wait=True)
+                found = None if definite(e) else await self.settling.find_created(
+                    plan.shared.id, wave["temp_name"], started, "temporary import", wait=True)
+                ledger_waves.settle_temp_import(self.ledger, app_id, wave_id, found.id if found else None)
                 if found is None:
-                    ledger_waves.update_wave(self.ledger, wave_id, app_id, temp_started_at=None)
                     raise MigrationError(f"importing the temporary app of {plan.app.name!r} failed: {e}") from e
                 temp_id = found.id
-            ledger_waves.update_wave(self.ledger, wave_id, app_id, temp_app_id=temp_id)
+            ledger_waves.settle_temp_import(self.ledger, app_id, wave_id, temp_id)
             log.info("sync.temp_imported", temp_app_id=temp_id)
             return temp_id
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(qvf)
+            if not self.opts.keep_exports:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(qvf)
 
     async def _drop_temp(self, plan: AppPlan, wave_id: str) -> None:
         """Deleted as soon as no object of the wave needs its tree."""

@@ -242,3 +242,19 @@ def test_sync_under_faults_ends_with_every_object_once_and_no_temporary_app(tmp_
     state = check_sync_state(sw)
     assert codes[-1] in SYNC_DONE_CODES and state.ok, (codes, state.problems)
     assert sum(injected_faults(sw.demo.log_path).values()) > 0
+
+
+def test_the_temporary_import_counts_against_max_imports(sim):
+    app = sim.app("sales")
+    managed, _copy = _migrated(sim, app)  # one import in the last 24 hours
+    wave = onprem.wave(str(sim.path), app)
+    apps_before = {a["id"] for a in sim.world.cloud_apps()}
+    held = sim.migrate("sync", app, *sim.common(spaces=False), "--max-imports", "1")
+    assert held.code == ExitCode.INCOMPLETE and "--max-imports 1 reached" in held.out, held.out + held.err
+    assert {a["id"] for a in sim.world.cloud_apps()} == apps_before
+    done = sim.migrate("sync", app, *sim.common(spaces=False), "--max-imports", "2")
+    assert done.code == ExitCode.CHANGED, done.out + done.err
+    assert {a["engineObjectId"] for a in wave["added"] if a["type"] in SYNCABLE} <= set(_objects(sim, managed))
+    assert {a["id"] for a in sim.world.cloud_apps()} == apps_before
+    refused = sim.migrate("sync", app, *sim.common(spaces=False), "--force")
+    assert refused.code == ExitCode.USAGE and "sync takes no --force" in refused.err
