@@ -147,10 +147,12 @@ async def _help(qlik: Qlik, command: str) -> str | None:
 
 
 def _cache_path(cache_dir: Path, binary: str, version: str) -> Path:
-    # size and mtime too: a build that prints no version number may be replaced in place
+    # size and mtime too: a build that prints no version number may be replaced in place; and what
+    # is checked (USED): a newer qlik-migrate running more commands must not trust an older verdict
     path = Path(binary).resolve()
     stat = path.stat()
-    ident = f"{path}\0{version}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    used = json.dumps(USED, sort_keys=True)
+    ident = f"{path}\0{version}\0{stat.st_size}\0{stat.st_mtime_ns}\0{used}"
     key = hashlib.sha256(ident.encode()).hexdigest()[:16]
     return cache_dir / f"qlik-flags-{key}.json"
 

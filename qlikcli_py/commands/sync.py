@@ -17,6 +17,7 @@ from qlikcli_py.commands.common import check_writable_dir
 from qlikcli_py.commands.common import connect
 from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import UsageProblem
+from qlikcli_py.flagcheck import check_flags
 from qlikcli_py.ledger import Ledger
 from qlikcli_py.mapping import OwnerMapper
 from qlikcli_py.migration.handover import Handover
@@ -61,6 +62,7 @@ async def sync(settings: Settings, *, dry_run: bool = False) -> tuple[int, dict[
                                   calls=dict(session.qlik.calls))
         else:
             check_writable_dir(settings.run.export_dir, "--export-dir")
+            await _flags_or_stop(session, settings)
             ledger.start_run(settings.run_id, "sync")
             progress = Progress(len(plans))
             settling = Settling(session, ledger)
@@ -140,6 +142,15 @@ async def resolve(session: Session, settings: Settings, plans: list[AppPlan], de
     for plan in plans:
         plan.owners = {k: owners.get(k, v) for k, v in plan.owners.items()}
         plan.resolutions = {k: resolutions[k] for k in plan.owners if k in resolutions}
+
+
+async def _flags_or_stop(session: Session, settings: Settings) -> None:
+    """The binary must have every command and flag a sync passes (`app object properties --full`,
+    `app object set`, `publish`, `app rm`...) before the temporary import, not after it."""
+    found = await check_flags(session.qlik, settings.state_dir)
+    if not found.ok:
+        raise UsageProblem(f"this qlik-cli cannot run a sync: {'; '.join(found.lines())}; nothing was changed "
+                           f"(`qlik-migrate doctor` shows every check)")
 
 
 def _space(session: Session, space_id: str, kind: str) -> Space:

@@ -258,3 +258,16 @@ def test_the_temporary_import_counts_against_max_imports(sim):
     assert {a["id"] for a in sim.world.cloud_apps()} == apps_before
     refused = sim.migrate("sync", app, *sim.common(spaces=False), "--force")
     assert refused.code == ExitCode.USAGE and "sync takes no --force" in refused.err
+
+
+def test_a_qlik_cli_without_a_command_sync_needs_stops_it_before_any_write(sim, monkeypatch):
+    from qlikcli_py import flagcheck
+
+    app = sim.app("sales")
+    _migrated(sim, app)
+    onprem.wave(str(sim.path), app)
+    monkeypatch.setitem(flagcheck.USED, "app object frobnicate", ("--app",))  # a command no qlik-cli has
+    calls_before = len(sim.calls())
+    res = sim.migrate("sync", app, *sim.common(spaces=False))
+    assert res.code == ExitCode.USAGE and "this qlik-cli cannot run a sync: no `app object frobnicate`" in res.err
+    assert _writes(sim.calls()[calls_before:]) == 0
