@@ -67,15 +67,27 @@ def record_dates(ledger: Ledger, app_id: str, dates: Iterable[tuple[str, str]]) 
                        ((app_id, oid, mod) for oid, mod in dates if mod))
 
 
+def _read(ledger: Ledger, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
+    """A read of sync's tables; none in a format-2 ledger read as it is (a dry run, `status`)."""
+    import sqlite3
+
+    try:
+        return ledger.db.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as e:
+        if "no such table" in str(e):
+            return []
+        raise
+
+
 def dates(ledger: Ledger, app_id: str) -> dict[str, str]:
-    rows = ledger.db.execute("SELECT object_id, modified FROM object_dates WHERE source_app_id=?", (app_id,))
+    rows = _read(ledger, "SELECT object_id, modified FROM object_dates WHERE source_app_id=?", (app_id,))
     return {r[0]: r[1] for r in rows}
 
 
 def open_wave(ledger: Ledger, app_id: str) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = ledger.db.execute(
-        "SELECT * FROM waves WHERE source_app_id=? AND status='open' ORDER BY started_at DESC", (app_id,)).fetchone()
-    return row
+    rows = _read(ledger, "SELECT * FROM waves WHERE source_app_id=? AND status='open' ORDER BY started_at DESC",
+                 (app_id,))
+    return rows[0] if rows else None
 
 
 def begin_wave(ledger: Ledger, wave_id: str, app_id: str, temp_name: str, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -105,12 +117,12 @@ def wave_objects(ledger: Ledger, app_id: str, *, wave_id: str | None = None,
         sql, args = sql + " AND wave_id=?", [*args, wave_id]
     if kind is not None:
         sql, args = sql + " AND kind=?", [*args, kind]
-    return ledger.db.execute(sql + " ORDER BY object_id", args).fetchall()
+    return _read(ledger, sql + " ORDER BY object_id", tuple(args))
 
 
 def known(ledger: Ledger, app_id: str) -> set[tuple[str, str]]:
-    return {(r[0], r[1]) for r in ledger.db.execute(
-        "SELECT object_id, kind FROM wave_objects WHERE source_app_id=?", (app_id,))}
+    return {(r[0], r[1]) for r in _read(ledger, "SELECT object_id, kind FROM wave_objects WHERE source_app_id=?",
+                                         (app_id,))}
 
 
 def set_wave_object(ledger: Ledger, app_id: str, object_id: str, kind: str, *, status: str,
@@ -170,5 +182,5 @@ def forget_failed(ledger: Ledger, app_id: str) -> None:
 
 def waves(ledger: Ledger, app_id: str | None = None) -> list[sqlite3.Row]:
     if app_id is None:
-        return ledger.db.execute("SELECT * FROM waves ORDER BY started_at, source_app_id").fetchall()
-    return ledger.db.execute("SELECT * FROM waves WHERE source_app_id=? ORDER BY started_at", (app_id,)).fetchall()
+        return _read(ledger, "SELECT * FROM waves ORDER BY started_at, source_app_id", ())
+    return _read(ledger, "SELECT * FROM waves WHERE source_app_id=? ORDER BY started_at", (app_id,))

@@ -257,9 +257,12 @@ class Wave:
 
     async def _temp(self, plan: AppPlan, wave_id: str) -> str:
         wave = self._wave(plan.app.id, wave_id)
-        if wave["temp_app_id"]:
+        if wave["temp_app_id"] and not wave["temp_deleted"]:
             return str(wave["temp_app_id"])
         app_id = plan.app.id
+        if wave["temp_deleted"]:  # an open wave found more new objects after its temporary app went
+            ledger_waves.update_wave(self.ledger, wave_id, app_id, temp_app_id=None, temp_started_at=None,
+                                     temp_deleted=0)
         self.opts.export_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         qvf = self.opts.export_dir / f"sync-{app_id}.qvf"
         try:
@@ -364,6 +367,9 @@ class Wave:
         try:
             ledger_waves.set_wave_object(self.ledger, app_id, oid, Kind.NEW, status=Row.CREATING)
             await self.session.target.set_object(managed, path)
+        except ValueError as e:  # a path qlik-cli would take as a glob pattern: nothing was sent
+            ledger_waves.set_wave_object(self.ledger, app_id, oid, Kind.NEW, status=Row.PENDING)
+            raise MigrationError(f"{e} (choose a --state-dir without *, ? or [)") from e
         except (QlikCommandFailed, QlikTimeout) as e:
             error = e
         finally:
@@ -391,12 +397,13 @@ class Wave:
 
     async def _remove_strays(self, plan: AppPlan, wave_id: str, managed: str, row: dict[str, Any],
                              listing: dict[str, tuple[str, str]]) -> list[str]:
-        """Objects the identity created under another id: same type and title, unknown to the ledger
-        and the source, private and owned by the identity (a user's cloud content is never touched)."""
+        """Objects the identity created under another id: of the row's type, unknown to the ledger and
+        the source, private and owned by the identity (a user's cloud content is never touched; the
+        title is not compared, since the tree's title may differ from the QRS name)."""
         known = {r["object_id"] for r in self.ledger.objects(plan.app.id)} | {o.object_id for o in plan.objects}
         removed = []
         for cid, (ctype, title) in listing.items():
-            if cid in known or ctype != row["type"] or title != row["title"]:
+            if cid in known or ctype != row["type"]:
                 continue
             layout = await self.session.target.layout(managed, cid, ctype)
             if layout.owner_id != self.session.me_id or layout.state is not State.PRIVATE:

@@ -26,9 +26,10 @@ from qliksim.sweeps import run_tool
 SYNC_DONE_CODES = (0, 4, 6)  # done; done with unmatched owners; done with objects reported
 SYNCABLE = frozenset({"sheet", "story", "masterobject"})
 SYNC_STEPS = ("plan", "export", "import", "tree", "create", "publish", "drop", "handover")
-# Calls per step of an unkilled sync of one demo app after onprem.wave (from the call log).
-TYPICAL_SYNC_CALLS = {"plan": 20, "export": 1, "import": 1, "tree": 6, "create": 14, "publish": 4, "drop": 1,
-                      "handover": 8}
+# Calls per step of an unkilled sync of one demo app after onprem.wave (from the call log); the
+# plan's are mostly per sync, not per app.
+TYPICAL_SYNC_CALLS = {"plan": 10, "export": 1, "import": 1, "tree": 6, "create": 7, "publish": 4, "drop": 1,
+                      "handover": 5}
 _STEP_OF = {"qrs app export create": "export", "app import": "import", "app ls": "import",
             "app object properties": "tree", "app object set": "create", "app object ls": "create",
             "app object rm": "create", "app build": "create", "app object publish": "publish",
@@ -173,7 +174,7 @@ def run_sync_scenario(root: Path, name: str, seed: int, apps: list[str], kills: 
         kill_when, delay, target = None, 0.0, ""
         if targets:
             target = targets.pop(0)
-            k = rng.randint(1, TYPICAL_SYNC_CALLS[target] * len(apps))
+            k = rng.randint(1, TYPICAL_SYNC_CALLS[target] * (1 if target == "plan" else len(apps)))
             seen = [0]
 
             def when(call: dict[str, Any], _index: int, target: str = target, k: int = k,

@@ -271,3 +271,22 @@ def test_a_qlik_cli_without_a_command_sync_needs_stops_it_before_any_write(sim, 
     res = sim.migrate("sync", app, *sim.common(spaces=False))
     assert res.code == ExitCode.USAGE and "this qlik-cli cannot run a sync: no `app object frobnicate`" in res.err
     assert _writes(sim.calls()[calls_before:]) == 0
+
+
+def test_dry_run_reads_a_ledger_of_the_previous_format_without_upgrading_it(sim):
+    import sqlite3
+
+    app = sim.app("sales")
+    _migrated(sim, app)
+    db = sqlite3.connect(sim.state_dir / "ledger.sqlite")
+    for table in ("object_dates", "waves", "wave_objects"):
+        db.execute(f"DROP TABLE {table}")
+    db.execute("PRAGMA user_version=2")
+    db.commit()
+    db.close()
+    onprem.wave(str(sim.path), app)
+    ledger = (sim.state_dir / "ledger.sqlite").read_bytes()
+    dry = sim.migrate("sync", app, *sim.common(spaces=False), "--dry-run")
+    assert dry.code == ExitCode.UNMATCHED and "6 new objects to bring over" in dry.out, dry.out + dry.err
+    assert "changed on-prem" not in dry.out  # no dates yet: nobody can tell
+    assert (sim.state_dir / "ledger.sqlite").read_bytes() == ledger
