@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import tempfile
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +20,29 @@ def _state(o):
     return "base" if o["approved"] else "community" if o["published"] else "private"
 
 
+_TEMPLATE: dict[str, Path] = {}  # app -> a world and state dir just migrated by `run`, copied per test
+
+
 def _migrated(sim, app):
-    assert sim.migrate("run", app, *sim.common()).code == ExitCode.UNMATCHED  # tleft, by design
+    """The demo world (deterministic ids) with `app` migrated by `run`: run once per session, then
+    copied, so each test starts from a real migration without paying for it again."""
+    template = _TEMPLATE.get(app)
+    if template is None:
+        assert sim.migrate("run", app, *sim.common()).code == ExitCode.UNMATCHED  # tleft, by design
+        template = Path(tempfile.mkdtemp(prefix="sync-template-"))
+        shutil.copytree(sim.state_dir, template / "state")
+        for f in sim.path.parent.glob(sim.path.name + "*"):
+            if not f.name.endswith(".calls.jsonl"):
+                shutil.copy2(f, template / f.name)
+        _TEMPLATE[app] = template
+    else:
+        for f in sim.path.parent.glob(sim.path.name + "*"):
+            if not f.name.endswith(".calls.jsonl"):
+                f.unlink()
+        for f in template.glob(sim.path.name + "*"):
+            shutil.copy2(f, sim.path.parent / f.name)
+        shutil.rmtree(sim.state_dir, ignore_errors=True)
+        shutil.copytree(template / "state", sim.state_dir)
     apps = sim.world.cloud_apps()
     managed = next(a for a in apps if a["space_id"] == sim.info["spaces"]["Finance"])
     copy = next(a for a in apps if a["space_id"] == sim.info["spaces"]["Finance Dev"])
