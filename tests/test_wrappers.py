@@ -152,7 +152,9 @@ def test_objects_streams_the_list_and_dedupes_owners(fake_qlik, source):
     assert [o.object_id for o in objects] == [r["engineObjectId"] for r in rows]
     assert objects[0] == SourceObject(object_id="8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c", type="sheet",
                                       title="Regional drill-down", state=State.PRIVATE,
-                                      owner_id="7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7")
+                                      owner_id="7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7",
+                                      modified="2023-02-27T13:45:10.004Z")
+    assert [o.modified for o in objects] == [r["modifiedDate"] for r in rows]  # sync tells changes on-prem by it
     assert [o.state for o in objects] == [State.of(r["published"], r["approved"]) for r in rows]
     assert {o.state for o in objects} == {State.PRIVATE, State.COMMUNITY, State.BASE}
     assert len(rows) == 9 and len(owners) == 3
