@@ -1,6 +1,7 @@
 """Issue 19: `sync` brings a wave of on-prem content into an app `run` migrated, against the simulator."""
 from __future__ import annotations
 
+import atexit
 import csv
 import json
 import shutil
@@ -30,6 +31,7 @@ def _migrated(sim, app):
     if template is None:
         assert sim.migrate("run", app, *sim.common()).code == ExitCode.UNMATCHED  # tleft, by design
         template = Path(tempfile.mkdtemp(prefix="sync-template-"))
+        atexit.register(shutil.rmtree, template, True)
         shutil.copytree(sim.state_dir, template / "state")
         for f in sim.path.parent.glob(sim.path.name + "*"):
             if not f.name.endswith(".calls.jsonl"):
