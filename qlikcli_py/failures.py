@@ -54,9 +54,9 @@ _TEXT_KINDS = (
     (re.compile(r"(?i)unknown (flag|command|shorthand flag)|required flag\(s\)|accepts (at most )?\d+ arg\(s\)"
                 r"|requires at least \d+ arg\(s\)|flag needs an argument|invalid argument"), FailureKind.USAGE),
     (re.compile(r"(?i)no space left on device|disk quota exceeded"), FailureKind.DISK_FULL),
-    # corectl's words for an empty engine answer (CODE, corectl; never recorded from qlik-cli 2.x/3.x):
-    # a refinement only, decisions rest on what the identity can list
-    (re.compile(r"(?i)\bno object by ID\b"), FailureKind.NOT_FOUND),
+    # qlik-cli's own words when the engine answers GetObject with a null handle (REAL 1.4.0; corectl,
+    # its ancestor, printed the same): a refinement only, decisions rest on what the identity can list
+    (re.compile(r"(?i)no object by ID"), FailureKind.NOT_FOUND),
     (re.compile(r"(?i)could not connect to engine|session closed|websocket"), FailureKind.ENGINE_CONNECT),
     (re.compile(r"(?i)connection (refused|reset)|no such host|i/o timeout|EOF\b|tls handshake|dial tcp"
                 r"|context deadline exceeded|Client\.Timeout"), FailureKind.NETWORK),

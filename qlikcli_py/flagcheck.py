@@ -61,6 +61,12 @@ USED: dict[str, tuple[str, ...]] = {
     "app connection ls": ("--app",),
     "data-connection ls": ("--spaceId", "--limit"),
     "quota ls": ("--reportUsage",),
+    # sync (migration/sync.py): property trees from the temporary app, created in the migrated
+    # app, community ones published, the temporary app deleted
+    "app object properties": ("--app", "--full", "--no-data"),
+    "app object set": ("--app", "--no-save", "--no-data"),
+    "app object publish": ("--app", "--no-data"),
+    "app rm": (),
 }
 GLOBAL = ("--json", "--context")
 _FLAG_LINE = re.compile(r"^\s+(?:-\w, )?(--[A-Za-z0-9][\w-]*)")
@@ -148,10 +154,12 @@ async def _help(qlik: Qlik, command: str) -> str | None:
 
 
 def _cache_path(cache_dir: Path, binary: str, version: str) -> Path:
-    # size and mtime too: a build that prints no version number may be replaced in place
+    # size and mtime too: a build that prints no version number may be replaced in place; and what
+    # is checked (USED): a newer qlik-migrate running more commands must not trust an older verdict
     path = Path(binary).resolve()
     stat = path.stat()
-    ident = f"{path}\0{version}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    used = json.dumps(USED, sort_keys=True)
+    ident = f"{path}\0{version}\0{stat.st_size}\0{stat.st_mtime_ns}\0{used}"
     key = hashlib.sha256(ident.encode()).hexdigest()[:16]
     return cache_dir / f"qlik-flags-{key}.json"
 

@@ -25,13 +25,14 @@ import orjson
 
 from qlikcli_py.errors import LockHeld
 from qlikcli_py.errors import UsageProblem
+from qlikcli_py.ledger_waves import WAVES_SCHEMA
 from qlikcli_py.vocabulary import STEPS
 from qlikcli_py.vocabulary import AppStatus
 from qlikcli_py.vocabulary import CleanupStatus
 from qlikcli_py.vocabulary import ObjectStatus
 from qlikcli_py.vocabulary import Step
 
-LEDGER_VERSION = 3
+LEDGER_VERSION = 4
 LEDGER_FILE = "ledger.sqlite"
 LOCK_FILE = "lock"
 
@@ -101,7 +102,7 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at TEXT,
     exit_code INTEGER
 );
-"""
+""" + WAVES_SCHEMA
 
 
 # Format 1 -> 2: import attempts, reserved before each import so --max-imports holds across apps
@@ -115,6 +116,9 @@ INSERT INTO import_attempts SELECT source_app_id, at, 'imported', imported_app_i
 INSERT INTO import_attempts SELECT source_app_id, import_started_at, 'reserved', NULL, NULL FROM apps
     WHERE import_started_at IS NOT NULL AND imported_app_id IS NULL;
 """,
+    # Format 3 -> 4: `sync`'s waves (ledger_waves.py); objects migrated before it get their
+    # on-prem modifiedDate at their first sync.
+    3: WAVES_SCHEMA,
 }
 # Columns a format adds (table, column, type), added when missing. Format 2 -> 3: which identity
 # (context) sent each hand-over (--helper-context); earlier ones were all sent by the target context.
@@ -200,6 +204,8 @@ class Ledger:
                                 if column not in self._columns(table))
                 self.db.executescript(f"BEGIN; {_UPGRADES.get(old, '')} {added} "
                                       f"PRAGMA user_version={old + 1}; COMMIT;")
+        elif 0 < version < LEDGER_VERSION and readonly:
+            pass  # read as it is (`status` of a ledger no run of this version has written yet)
         elif version != LEDGER_VERSION:
             raise UsageProblem(
                 f"{self.path} has ledger format {version}; this qlik-migrate reads format "
@@ -324,6 +330,8 @@ class Ledger:
             )
             db.execute("DELETE FROM objects WHERE source_app_id=?", (source_app_id,))
             db.execute("DELETE FROM cleanup WHERE source_app_id=?", (source_app_id,))
+            for table in ("object_dates", "wave_objects"):  # its waves start anew (ledger_waves.py)
+                db.execute(f"DELETE FROM {table} WHERE source_app_id=?", (source_app_id,))
 
     def record_import(self, source_app_id: str, imported_app_id: str) -> None:
         """The import's app, and its attempt counted as an import."""

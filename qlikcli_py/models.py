@@ -41,6 +41,7 @@ class SourceObject:
     # what checks/traps.py needs from QRS `attributes` (INFERRED keys): "default" for the app's
     # default bookmark, "show-condition" for a sheet with a show condition, else ""
     note: str = ""
+    modified: str = ""  # QRS modifiedDate: `sync` tells objects changed on-prem since their migration
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,6 +254,8 @@ def _duration(seconds: float) -> str:
 
 # -- status ---------------------------------------------------------------------------------------
 def status_doc(ledger: Ledger) -> dict[str, Any]:
+    from qlikcli_py import sync_report  # sync's waves (it imports the migration engine)
+
     live = ledger.run_in_progress()
     apps = []
     for rec in ledger.apps():
@@ -268,10 +270,13 @@ def status_doc(ledger: Ledger) -> dict[str, Any]:
             "objects": dict(counts), "cleanup": dict(cleanup), "error": rec.error,
             "earlier_imports": orjson.loads(rec.history),
         })
-    return {"state_dir": str(ledger.dir), "run_in_progress": live, "apps": apps}
+    return {"state_dir": str(ledger.dir), "run_in_progress": live, "apps": apps,
+            "waves": sync_report.status_waves(ledger)}
 
 
 def render_status(doc: dict[str, Any]) -> str:
+    from qlikcli_py import sync_report
+
     if not doc["apps"]:
         return f"the ledger in {doc['state_dir']} holds no apps yet"
     head = f"{'app':<38} {'name':<24} {'status':<11} {'step':<9} {'objects done/unmatched/other':<30} imported app"
@@ -288,6 +293,7 @@ def render_status(doc: dict[str, Any]) -> str:
     if any(a["status"] == AppStatus.INTERRUPTED for a in doc["apps"]):
         lines.append("interrupted: the run that was migrating these apps ended without finishing them "
                      "(killed?); run the same command again to resume")
+    lines += sync_report.render_waves(doc.get("waves", []))
     return "\n".join(lines)
 
 

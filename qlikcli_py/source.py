@@ -96,6 +96,7 @@ class Source:
                     title=text(row.get("name")),
                     state=State.of(bool(row.get("published")), bool(row.get("approved"))),
                     owner_id=owner_id, note=object_note(object_type, row.get("attributes")),
+                    modified=text(row.get("modifiedDate")),
                 ))
         return objects, owners
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -129,9 +130,11 @@ class Target:
     def _engine(self, session: str | None) -> tuple[str, ...]:
         return ("--headers", f"X-Qlik-Session={session}") if session else ()
 
-    async def list_objects(self, app_id: str, *, session: str | None = None) -> list[tuple[str, str, str]]:
+    async def list_objects(self, app_id: str, *, session: str | None = None,
+                           groups: tuple[str, ...] = ("object", "bookmark", "dimension", "measure"),
+                           ) -> list[tuple[str, str, str]]:
         out: list[tuple[str, str, str]] = []
-        for group in ("object", "bookmark", "dimension", "measure"):
+        for group in groups:
             rows = await self.qlik.json("app", group, "ls", "--app", app_id, "--no-data",
                                         *self._engine(session), context=self.context,
                                         tier=Tier.ENGINE, idempotent=True)
@@ -182,6 +185,56 @@ class Target:
     async def save(self, app_id: str, *, session: str | None = None) -> None:
         await self.qlik.run("app", "build", "--app", app_id, "--no-reload", "--no-data",
                             *self._engine(session), context=self.context, tier=Tier.ENGINE, idempotent=True)
+
+    # -- sync: property trees, object set, publish, app removal (fixtures app_object_*, app_rm) ---
+    async def object_tree(self, app_id: str, object_id: str, *, session: str | None = None) -> dict[str, Any]:
+        """GetFullPropertyTree: the GenericObjectEntry {qProperty, qChildren: [entries], qEmbeddedSnapshotRef}."""
+        argv = ("app", "object", "properties")
+        value = await self.qlik.json(*argv, object_id, "--app", app_id, "--full", "--no-data", *self._engine(session),
+                                     context=self.context, tier=Tier.ENGINE, idempotent=True)
+        if not isinstance(value, dict) or not isinstance(value.get("qProperty"), dict):
+            raise QlikBadOutput(argv, b"", "a property tree without qProperty")
+        if not isinstance(value.get("qChildren", []), list):
+            raise QlikBadOutput(argv, b"", "a property tree whose qChildren is not a list")
+        return value
+
+    async def set_object(self, app_id: str, path: Path, *, save: bool = True, session: str | None = None) -> str:
+        """`app object set FILE`: creates the object if its id is absent, then sets its whole tree
+        (a GenericObjectEntry file) or its properties. Returns the id the file asks for.
+
+        qlik-cli prints nothing, not even the id it created (REAL 1.4.0), and the engine gives a
+        created object ANOTHER id when the asked one is in use (by an object the caller may not
+        see): the caller must check what exists afterwards. Not idempotent: a blind retry may
+        create a second object."""
+        wanted = _asked_id(path)
+        argv = ("app", "object", "set")
+        result = await self.qlik.run(*argv, str(path), "--app", app_id, *(() if save else ("--no-save",)), "--no-data",
+                                     *self._engine(session), context=self.context, tier=Tier.ENGINE)
+        if b"No matches found for pattern" in result.stderr:
+            raise QlikBadOutput(argv, result.stderr, "that the object file was not found")
+        return wanted
+
+    async def publish(self, app_id: str, object_id: str, object_type: str, *, session: str | None = None) -> None:
+        """`app <group> publish ID`. qlik-cli 1.4.0 itself refuses an object already published
+        (`cannot publish a published object`, exit 1): the caller settles that from the layout."""
+        await self.qlik.run("app", engine_group(object_type), "publish", object_id, "--app", app_id, "--no-data",
+                            *self._engine(session), context=self.context, tier=Tier.ENGINE)
+
+    async def delete_app(self, app_id: str) -> None:
+        """`app rm ID` (DELETE /api/v1/apps/ID); prints nothing on stdout. An unknown id fails with 404."""
+        await self.qlik.run("app", "rm", app_id, context=self.context, tier=Tier.WRITE)
+
+
+def _asked_id(path: Path) -> str:
+    """The object id an `app object set` file asks for (GenericObjectEntry or GenericObjectProperties)."""
+    if any(ch in str(path) for ch in "*?["):  # qlik-cli takes the argument as a glob pattern
+        raise ValueError(f"object file path {path} has a glob character (*, ? or [): write it under another name")
+    doc = json.loads(path.read_bytes())  # read first: for a missing file qlik-cli says nothing and exits 0
+    prop = doc.get("qProperty", doc) if isinstance(doc, dict) else None
+    wanted = text(obj(obj(prop).get("qInfo")).get("qId"))
+    if not wanted:
+        raise ValueError(f"object file {path} has no qInfo.qId")
+    return wanted
 
 
 _STATUSES: dict[str, str] = {}  # one string per status value, not one per user of a 50,000-user listing

@@ -27,6 +27,7 @@ EXPECTED = {
     "qrs_server_500": ("server", 500, None),
     "engine_access_denied": ("forbidden", None, None),
     "engine_persistence_not_found": ("not_found", None, None),
+    "engine_no_object": ("not_found", None, None),
     "engine_connect_failed": ("engine_connect", None, None),
     "unknown_flag": ("usage", None, None),
     "required_flag_missing": ("usage", None, None),

@@ -146,3 +146,18 @@ def test_doctor_with_the_vendored_1_4_0(real_qlik_bin, tmp_path, monkeypatch, ca
                     "`app publish create --moveApp` not accepted", "`app import --resumable` not accepted"):
         assert lacking in flags
     assert len(out.splitlines()) == 2  # nothing is asked of contexts a too-old binary cannot use
+
+
+def test_a_verdict_cached_for_other_commands_is_not_trusted(tmp_path, monkeypatch):
+    """A cache written when the tool ran fewer commands (before `sync`) does not vouch for the new ones."""
+    from qlikcli_py import flagcheck
+
+    older = {k: v for k, v in flagcheck.USED.items() if k != "app object set"}
+    monkeypatch.setattr(flagcheck, "USED", older)
+    texts = help_2x()
+    del texts["app object set"]  # a binary without the command sync needs
+    assert asyncio.run(check_flags(HelpStub(tmp_path, texts), tmp_path / "state")).ok
+    monkeypatch.undo()
+    again = HelpStub(tmp_path, texts)
+    report = asyncio.run(check_flags(again, tmp_path / "state"))
+    assert again.helps and not report.ok and "app object set" in report.missing_commands

@@ -149,7 +149,7 @@ def test_a_format_2_ledger_is_upgraded_and_then_records_each_hand_overs_sender(t
     db.executescript("ALTER TABLE objects DROP COLUMN sent_by; PRAGMA user_version=2;")
     db.close()
     with Ledger(tmp_path) as ledger:
-        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == LEDGER_VERSION
         assert ledger.objects("a1")[0]["sent_by"] is None and ledger.objects("a1")[0]["status"] == "sent"
         ledger.set_object("a1", "o1", status="sent", sent_by="bot1")
         ledger.set_object("a1", "o1", status="done", result_owner_id="c1")  # the sender is kept

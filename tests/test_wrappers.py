@@ -152,7 +152,9 @@ def test_objects_streams_the_list_and_dedupes_owners(fake_qlik, source):
     assert [o.object_id for o in objects] == [r["engineObjectId"] for r in rows]
     assert objects[0] == SourceObject(object_id="8f2c1e7a-3b4d-4a5e-9c6f-0d1e2f3a4b5c", type="sheet",
                                       title="Regional drill-down", state=State.PRIVATE,
-                                      owner_id="7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7")
+                                      owner_id="7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7",
+                                      modified="2023-02-27T13:45:10.004Z")
+    assert [o.modified for o in objects] == [r["modifiedDate"] for r in rows]  # sync tells changes on-prem by it
     assert [o.state for o in objects] == [State.of(r["published"], r["approved"]) for r in rows]
     assert {o.state for o in objects} == {State.PRIVATE, State.COMMUNITY, State.BASE}
     assert len(rows) == 9 and len(owners) == 3
@@ -583,3 +585,80 @@ def test_fixture_argv_example_is_what_the_tool_sends(fake_qlik, source, target, 
     fake_qlik.scenario([step(name, write_file_flag=None) if name == "qrs_app_export_create" else step(name)])
     run(_call_for(name, source, target, tmp_path))
     assert fake_qlik.calls() == [load_fixture(name)["argv_example"]]
+
+
+# -- sync: property trees, object set, publish, app removal ------------------------------------------
+SHEET = "7d2e9f4a-1c3b-4e5d-8f6a-0b1c2d3e4f5a"
+
+
+def test_object_tree_sends_properties_full_and_returns_the_entry(fake_qlik, target):
+    fake_qlik.scenario([step("app_object_properties_full")])
+    tree = run(target.object_tree(CLOUD_APP, SHEET))
+    assert fake_qlik.calls() == [
+        tgt_argv("app", "object", "properties", SHEET, "--app", CLOUD_APP, "--full", "--no-data")]
+    assert tree == fixture_json("app_object_properties_full")
+    assert [c["qProperty"]["qInfo"]["qId"] for c in tree["qChildren"]] == ["kLmNp"]
+
+
+@pytest.mark.parametrize("body", ['{"qInfo": {"qId": "x"}}', "[]", '{"qProperty": {}, "qChildren": {}}'])
+def test_object_tree_without_an_entry_is_bad_output(fake_qlik, target, body):
+    fake_qlik.scenario([step(match=["app", "object", "properties"], stdout=body)])
+    with pytest.raises(QlikBadOutput):
+        run(target.object_tree(CLOUD_APP, SHEET))
+
+
+@pytest.mark.parametrize("entry", [True, False])
+def test_set_object_sends_the_file_and_returns_the_id_it_asks_for(fake_qlik, target, tmp_path, entry):
+    tree = fixture_json("app_object_properties_full")
+    path = tmp_path / "obj.json"
+    path.write_text(json.dumps(tree if entry else tree["qProperty"]), encoding="utf-8")
+    fake_qlik.scenario([step("app_object_set")])
+    assert run(target.set_object(CLOUD_APP, path, session="s1")) == SHEET
+    assert fake_qlik.calls() == [tgt_argv("app", "object", "set", str(path), "--app", CLOUD_APP, "--no-data",
+                                          "--headers", "X-Qlik-Session=s1")]
+
+
+def test_set_object_without_saving(fake_qlik, target, tmp_path):
+    path = tmp_path / "obj.json"
+    path.write_text(json.dumps(fixture_json("app_object_properties_full")), encoding="utf-8")
+    fake_qlik.scenario([step("app_object_set", stderr="")])
+    run(target.set_object(CLOUD_APP, path, save=False))
+    assert fake_qlik.calls() == [
+        tgt_argv("app", "object", "set", str(path), "--app", CLOUD_APP, "--no-save", "--no-data")]
+
+
+def test_set_object_refuses_a_glob_path_a_missing_file_and_a_file_without_id(fake_qlik, target, tmp_path):
+    fake_qlik.scenario([step("app_object_set")])
+    for name in ("a[1].json", "a*.json"):
+        with pytest.raises(ValueError, match="glob character"):
+            run(target.set_object(CLOUD_APP, tmp_path / name))
+    with pytest.raises(FileNotFoundError):
+        run(target.set_object(CLOUD_APP, tmp_path / "missing.json"))
+    (tmp_path / "noid.json").write_text('{"qProperty": {"qInfo": {"qType": "sheet"}}}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"no qInfo\.qId"):
+        run(target.set_object(CLOUD_APP, tmp_path / "noid.json"))
+    assert fake_qlik.calls() == []
+
+
+def test_set_object_that_matched_no_file_is_bad_output(fake_qlik, target, tmp_path):
+    """1.4.0 exits 0 when the pattern matches nothing (the file vanished between the check and the call)."""
+    path = tmp_path / "obj.json"
+    path.write_text(json.dumps(fixture_json("app_object_properties_full")), encoding="utf-8")
+    noise = f"No matches found for pattern {path}\nSaving app...\nApp successfully saved\n"
+    fake_qlik.scenario([step("app_object_set", stderr=noise)])
+    with pytest.raises(QlikBadOutput):
+        run(target.set_object(CLOUD_APP, path))
+
+
+@pytest.mark.parametrize(("otype", "group"),
+                         [("sheet", "object"), ("masterobject", "object"), ("bookmark", "bookmark")])
+def test_publish_uses_the_engine_group_of_the_type(fake_qlik, target, otype, group):
+    fake_qlik.scenario([step("app_object_publish", match=["app", group, "publish"])])
+    run(target.publish(CLOUD_APP, SHEET, otype))
+    assert fake_qlik.calls() == [tgt_argv("app", group, "publish", SHEET, "--app", CLOUD_APP, "--no-data")]
+
+
+def test_delete_app(fake_qlik, target):
+    fake_qlik.scenario([step("app_rm")])
+    run(target.delete_app("5b7c9d1e-2f3a-4b5c-8d6e-7f8a9b0c1d2e"))
+    assert fake_qlik.calls() == [load_fixture("app_rm")["argv_example"]]

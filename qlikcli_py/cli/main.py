@@ -19,6 +19,7 @@ from qlikcli_py.cli.output import problem
 from qlikcli_py.cli.plan import plan
 from qlikcli_py.cli.run import run
 from qlikcli_py.cli.status import status
+from qlikcli_py.cli.sync import sync
 from qlikcli_py.cli.verify import verify
 from qlikcli_py.errors import ExitCode
 from qlikcli_py.errors import MigrationError
@@ -46,7 +47,7 @@ def cli(ctx: click.Context, log_format: str, log_level: str | None, log_file: st
         ctx.call_on_close(stream.close)
 
 
-for command in (run, plan, status, verify, doctor):
+for command in (run, plan, sync, status, verify, doctor):
     cli.add_command(command)
 
 

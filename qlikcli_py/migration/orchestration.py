@@ -20,6 +20,7 @@ from dataclasses import field
 
 import structlog
 
+from qlikcli_py import ledger_waves
 from qlikcli_py.concurrency import nothing
 from qlikcli_py.errors import MigrationError
 from qlikcli_py.errors import QlikError
@@ -127,7 +128,8 @@ class Migration:
                 out.notes.append(
                     f"source app changed since it was migrated (modified {app.modified}, migrated at "
                     f"{rec.source_modified}); the import {rec.imported_app_id} was left as it is: "
-                    f"run again with --force to migrate it anew"
+                    f"run again with --force to migrate it anew, or `qlik-migrate sync` to bring users' new "
+                    f"content into the migrated app"
                 )
                 return None
             self.ledger.restart_app(app.id, app.modified, "source changed; re-migrated with --force")
@@ -172,6 +174,8 @@ class Migration:
         out.status = AppStatus.DONE
 
     async def _handover(self, plan: AppPlan) -> None:
+        # what each object's on-prem date was when it came over: `sync` reports later changes
+        ledger_waves.record_dates(self.ledger, plan.app.id, ((o.object_id, o.modified) for o in plan.objects))
         # reassign runs on every pass: objects left `sent`, failed or pending are tried again.
         await self._step(plan, Step.REASSIGN, self.handover.reassign, always=True)
         await self._step(plan, Step.MOVE, self.handover.move)

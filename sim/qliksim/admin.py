@@ -8,6 +8,7 @@
     qlik-sim install-bin DIR
     qlik-sim serve --state F [--port N]           (the world as Qlik's APIs, for a real qlik-cli)
     qlik-sim contexts --state F --server URL      (`qlik context create` lines for that server)
+    qlik-sim onprem add|change|delete|wave --state F --app QRS_APP ...   (on-prem work after a migration)
 """
 
 from __future__ import annotations
@@ -129,6 +130,23 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--state", required=True)
     c.add_argument("--server", required=True, help="the URL `qlik-sim serve` printed")
     c.add_argument("--qlik", default="qlik", help="the qlik binary the commands name")
+    o = sub.add_parser("onprem", help="on-prem (QRS) changes after a migration: users keep working there").add_subparsers(dest="action", required=True)
+    for action, text in (("add", "a new object of an owner"), ("change", "edit an object (title, a property, modifiedDate)"),
+                         ("delete", "delete an object"), ("wave", "the demo's wave: new objects of several owners, one changed, one deleted")):
+        a = o.add_parser(action, help=text)
+        a.add_argument("--state", required=True)
+        a.add_argument("--app", required=True, help="QRS app id")
+        if action == "add":
+            a.add_argument("--type", required=True, choices=("sheet", "story", "bookmark", "snapshot", "masterobject", "dimension", "measure"))
+            a.add_argument("--owner", required=True, help="DIRECTORY\\userId (or userId if unique)")
+            a.add_argument("--visibility", default="private", choices=("private", "community", "base"))
+            a.add_argument("--title", default="")
+            a.add_argument("--children", type=int, help="child objects of a sheet or story (default: sheet 2, story 1)")
+            a.add_argument("--id", default="", help="the engine object id (default: a new one)")
+        elif action in ("change", "delete"):
+            a.add_argument("--object", required=True, help="engine object id")
+            if action == "change":
+                a.add_argument("--title", default="")
     return p
 
 
@@ -164,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             faults.reset(args.state)
         knobs = {k: v for k, v in vars(args).items() if k not in ("command", "state", "reset") and v is not None}
         print(json.dumps(faults.configure(args.state, **knobs), indent=2))
+    elif args.command == "onprem":
+        return _onprem(args)
     elif args.command == "show":
         sys.stdout.write(show(args.state))
     elif args.command == "calls":
@@ -181,6 +201,29 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(create_commands(args.state, args.server, args.qlik)))
     else:
         print(install_bin(args.dir))
+    return 0
+
+
+def _onprem(args: argparse.Namespace) -> int:
+    from qliksim import onprem
+
+    if not os.path.isfile(args.state):
+        sys.stderr.write(f"qlik-sim: no world at {args.state} (create one with `qlik-sim seed demo --state FILE`)\n")
+        return 2
+    try:
+        if args.action == "add":
+            out = onprem.add(args.state, args.app, object_type=args.type, owner=args.owner, visibility=args.visibility,
+                             title=args.title, children=args.children, engine_id=args.id)
+        elif args.action == "change":
+            out = onprem.change(args.state, args.app, args.object, title=args.title)
+        elif args.action == "delete":
+            out = onprem.delete(args.state, args.app, args.object)
+        else:
+            out = onprem.wave(args.state, args.app)
+    except ValueError as exc:
+        sys.stderr.write(f"qlik-sim onprem: {exc}\n")
+        return 2
+    print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0
 
 

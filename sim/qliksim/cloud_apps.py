@@ -20,13 +20,20 @@ if TYPE_CHECKING:
     from typing import Any
 
 _OBJECT_INSERT = (
-    "INSERT INTO cloud_objects (app_id, object_id, type, title, description, owner_id, published, approved, created, updated, published_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO cloud_objects (app_id, object_id, type, title, description, owner_id, published, approved, created, updated, published_at, tree)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _APP_INSERT = (
     "INSERT INTO cloud_apps (id, item_id, name, description, space_id, owner_id, creator_id, origin_app_id, published, publish_time,"
     " created, modified, last_reload, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"
 )
+
+
+def _tree_text(obj: dict[str, Any]) -> str:
+    """An exported object's property tree (with its children), kept as the world stores it."""
+    from qliksim.output import dumps_compact
+
+    return dumps_compact(obj["tree"]).decode() if obj.get("tree") else ""
 
 
 def _app_row(call: Call, app_id: str) -> tuple[Any, ...] | None:
@@ -97,7 +104,7 @@ def app_import(call: Call) -> dict[str, Any]:
             _OBJECT_INSERT,
             [
                 (app_id, o["engineObjectId"], o["type"], o["title"], o.get("description", ""), call.identity,
-                 int(o["published"]), int(o["approved"]), stamp, stamp, stamp if o["published"] else "")
+                 int(o["published"]), int(o["approved"]), stamp, stamp, stamp if o["published"] else "", _tree_text(o))
                 for o in doc["objects"]
             ],
         )
@@ -164,8 +171,8 @@ def app_copy(call: Call) -> dict[str, Any]:
         # Copy works on the saved app: pending (unsaved) removals are still part of it. Private
         # objects travel only when the copier owns them; every copy belongs to the copier (INFERRED).
         call.conn.execute(
-            "INSERT INTO cloud_objects (app_id, object_id, type, title, description, owner_id, published, approved, created, updated, published_at)"
-            " SELECT ?, object_id, type, title, description, ?, published, approved, ?, ?, published_at FROM cloud_objects"
+            "INSERT INTO cloud_objects (app_id, object_id, type, title, description, owner_id, published, approved, created, updated, published_at, tree)"
+            " SELECT ?, object_id, type, title, description, ?, published, approved, ?, ?, published_at, tree FROM cloud_objects"
             " WHERE app_id = ? AND (approved = 1 OR published = 1 OR owner_id = ?) ORDER BY rowid",
             (app_id, call.identity, stamp, stamp, source_id, call.identity),
         )
@@ -207,8 +214,8 @@ def app_publish(call: Call) -> dict[str, Any]:
             source=f"publish:{source_id}",
         )
         call.conn.execute(
-            "INSERT INTO cloud_objects (app_id, object_id, type, title, description, owner_id, published, approved, created, updated, published_at)"
-            " SELECT ?, object_id, type, title, description, ?, 1, 1, ?, ?, ? FROM cloud_objects"
+            "INSERT INTO cloud_objects (app_id, object_id, type, title, description, owner_id, published, approved, created, updated, published_at, tree)"
+            " SELECT ?, object_id, type, title, description, ?, 1, 1, ?, ?, ?, tree FROM cloud_objects"
             " WHERE app_id = ? AND approved = 1 ORDER BY rowid",
             (app_id, call.identity, stamp, stamp, stamp, source_id),
         )
@@ -241,3 +248,21 @@ def object_change_owner(call: Call) -> dict[str, Any]:
 
 def _copy_script(call: Call, source_id: str, app_id: str) -> None:
     call.conn.execute("INSERT INTO app_scripts (app_id, script) SELECT ?, script FROM app_scripts WHERE app_id = ?", (app_id, source_id))
+
+
+def app_rm(call: Call) -> None:
+    """`app rm ID`: DELETE /api/v1/apps/{id}; the app and its objects are gone. Prints nothing.
+
+    Who may: the app's owner or an admin.apps client (INFERRED; Qlik also lets space managers).
+    """
+    app_id = call.args[0]
+    with call.write():
+        row = call.conn.execute("SELECT owner_id FROM cloud_apps WHERE id = ?", (app_id,)).fetchone()
+        if row is None:
+            raise not_found("app not found")
+        if row[0] != call.identity and not call.admin:
+            raise forbidden("only the app's owner may delete it")
+        call.conn.execute("DELETE FROM cloud_objects WHERE app_id = ?", (app_id,))
+        call.conn.execute("DELETE FROM app_scripts WHERE app_id = ?", (app_id,))
+        call.conn.execute("DELETE FROM cloud_apps WHERE id = ?", (app_id,))
+    return None

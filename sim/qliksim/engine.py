@@ -14,7 +14,7 @@ an engine that forgets a closed session's changes would).
 from __future__ import annotations
 
 from qliksim.call import Call
-from qliksim.errors import EngineError, not_found
+from qliksim.errors import ClientRefusal, EngineError, not_found
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -100,16 +100,24 @@ def layout(call: Call) -> dict[str, Any]:
     }
 
 
-def _set_published(call: Call, published: bool) -> str:
+def _set_published(call: Call, published: bool) -> Any:
     object_id = call.args[0]
     with call.write():
         app_id = _open_app(call)
-        _require_owner(call, _object(call, app_id, object_id))
+        row = _object(call, app_id, object_id)
+        _require_owner(call, row)
+        if published and row[4]:
+            # qlik-cli 1.4.0 reads the layout first and refuses (REAL); its notice goes to stderr
+            raise ClientRefusal(f"cannot publish a published object: {object_id}", f"{object_id} is already published.")
         call.conn.execute(
             "UPDATE cloud_objects SET published = ?, published_at = ?, updated = ? WHERE app_id = ? AND object_id = ?",
             (int(published), call.stamp() if published else "", call.stamp(), app_id, object_id),
         )
     verb = "Publishing" if published else "Unpublishing"
+    if published:  # on stderr (REAL 1.4.0); unpublish keeps stdout until its callers are checked
+        from qliksim.output import progress
+
+        return b"", progress(bool(call.flag("json")), f"{verb} {_family(call)} {object_id}")
     return f"{verb} {_family(call)} {object_id}"
 
 

@@ -147,3 +147,19 @@ def not_found(detail: str) -> HttpError:
 
 def forbidden(detail: str) -> HttpError:
     return HttpError(403, detail)
+
+
+class ClientRefusal(SimError):
+    """qlik-cli itself refuses after reading the engine (e.g. publishing a published object): a
+    notice line, then the error (REAL, 1.4.0; under --json both as JSON objects)."""
+
+    def __init__(self, message: str, notice: str) -> None:
+        super().__init__(message)
+        self.message, self.notice = message, notice
+
+    def render(self, json_mode: bool, trace_id: str) -> tuple[bytes, bytes]:
+        if not json_mode:
+            return b"", f"{self.notice}\nError: {self.message}\n".encode()
+        from qliksim.output import progress
+
+        return b"", progress(True, self.notice) + progress(True, self.message, key="error")

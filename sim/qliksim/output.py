@@ -84,3 +84,13 @@ def iso_seconds(stamp: str) -> str:
     if len(stamp) > 20 and stamp[19] == ".":
         return stamp[:19] + "Z"
     return stamp
+
+
+def progress(json_mode: bool, message: str, key: str = "") -> bytes:
+    """A qlik-cli message line on stderr: text, or under --json `{"<key>": "<message>\\n"}` pretty
+    and a blank line (REAL, 1.4.0: `Saving app...`, `Publishing object X`, client refusals)."""
+    if not json_mode:
+        return f"{message}\n".encode()
+    import json
+
+    return (json.dumps({key: message + "\n"}, indent=2, ensure_ascii=False) + "\n\n").encode()

@@ -257,6 +257,8 @@ def _finish(call: Call, result: object, err: bytes) -> tuple[bytes, bytes]:
         return b"", err
     if isinstance(result, bytes):
         return result, err
+    if isinstance(result, tuple):  # (stdout, stderr) from a handler that talks on stderr too
+        return result[0], result[1] + err
     if isinstance(result, str):
         return (result if result.endswith("\n") or not result else result + "\n").encode(), err
     key = call.inv.cmd.quiet_key

@@ -11,6 +11,7 @@ import re
 from qliksim import qrs_filter, qvf
 from qliksim.call import Call
 from qliksim.errors import UsageError, bad_request, not_found
+from qliksim.output import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -326,13 +327,14 @@ def app_export(call: Call) -> bytes | None:
         if app is None:
             raise not_found("app not found")
         rows = call.conn.execute(
-            "SELECT engine_object_id, object_type, name, description, published, approved FROM qrs_objects WHERE app_id = ? ORDER BY rowid",
+            "SELECT engine_object_id, object_type, name, description, published, approved, tree FROM qrs_objects WHERE app_id = ? ORDER BY rowid",
             (app_id,),
         ).fetchall()
         script = call.conn.execute("SELECT script FROM app_scripts WHERE app_id = ?", (app_id,)).fetchone()
     objects = [
-        {"engineObjectId": eid, "type": otype, "title": title, "description": desc, "published": bool(pub), "approved": bool(appr)}
-        for eid, otype, title, desc, pub, appr in rows
+        {"engineObjectId": eid, "type": otype, "title": title, "description": desc, "published": bool(pub), "approved": bool(appr),
+         **({"tree": loads(tree)} if tree else {})}
+        for eid, otype, title, desc, pub, appr, tree in rows
         if qvf.in_scope(scope, bool(pub), bool(appr))
     ]
     data = qvf.encode(

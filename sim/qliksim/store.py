@@ -53,7 +53,8 @@ CREATE TABLE qrs_objects (
     object_type TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
     owner_id TEXT NOT NULL, published INTEGER NOT NULL, approved INTEGER NOT NULL,
     publish_time TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL,
-    modified_by TEXT NOT NULL, content_hash TEXT NOT NULL, size INTEGER NOT NULL
+    modified_by TEXT NOT NULL, content_hash TEXT NOT NULL, size INTEGER NOT NULL,
+    tree TEXT NOT NULL DEFAULT ''   -- the full property tree (JSON) when it is more than the row says
 );
 CREATE INDEX qrs_objects_app ON qrs_objects (app_id);
 CREATE TABLE cloud_users (
@@ -83,6 +84,7 @@ CREATE TABLE cloud_objects (
     published INTEGER NOT NULL, approved INTEGER NOT NULL,
     created TEXT NOT NULL, updated TEXT NOT NULL, published_at TEXT NOT NULL DEFAULT '',
     pending_rm INTEGER NOT NULL DEFAULT 0,   -- removed with --no-save; applied by `app build`
+    tree TEXT NOT NULL DEFAULT '',           -- the full property tree (JSON) when it is more than the row says
     PRIMARY KEY (app_id, object_id)
 );
 -- The load script of a QRS app or a Cloud app (by the app's id); no row: an empty script.

@@ -136,6 +136,7 @@ COMMANDS: list[Cmd] = [
         quiet_key="attributes.id",
     ),
     Cmd("app get", "cloud_apps:app_get", "read", nargs=(1, 1), flags=_REST, quiet_key="attributes.id"),
+    Cmd("app rm", "cloud_apps:app_rm", "write", nargs=(1, 1), flags=_REST, mutating=True),
     Cmd(
         "app ls",
         "cloud_apps:app_ls",
@@ -186,6 +187,10 @@ COMMANDS: list[Cmd] = [
     ),
     # --- engine (websocket) ---
     *_engine_group("object"),
+    Cmd("app object properties", "object_trees:properties", "engine", nargs=(1, 1), flags={**_ENGINE, "full": "bool", "minimum": "bool"},
+        required=("app",)),
+    Cmd("app object set", "object_trees:object_set", "engine", nargs=(1, 1), flags={**_ENGINE, "no-save": "bool"}, required=("app",),
+        mutating=True),
     *_engine_group("bookmark"),
     *_engine_group("dimension"),
     *_engine_group("measure"),

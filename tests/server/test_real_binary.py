@@ -109,12 +109,95 @@ def test_engine_object_ls_layout_and_build_answer_as_the_simulator(pair: Pair) -
     assert ids == [o["object_id"] for o in World(pair.twin).cloud_objects(app_id)]
 
 
+_SHEET = {
+    "qProperty": {"qInfo": {"qId": "wave-sheet-1", "qType": "sheet"}, "qMetaDef": {"title": "Nouvelle « feuille »"},
+                  "cells": [{"name": "wave-kid-1", "type": "kpi"}]},
+    "qChildren": [{"qProperty": {"qInfo": {"qId": "wave-kid-1", "qType": "kpi"}, "title": "KPI"}, "qChildren": [],
+                   "qEmbeddedSnapshotRef": None}],
+    "qEmbeddedSnapshotRef": None,
+}
+
+
+def _both(pair: Pair, *args: str) -> tuple[Any, Any]:
+    """Run one command with the real 1.4.0 (served world) and the simulator's `qlik` (twin): (real, sim)."""
+    return pair.served.run_real(*args, "--json"), pair.served.run_sim(*args, "--json", world=pair.twin)
+
+
+def _rows(world: Path, app_id: str) -> list[tuple[Any, ...]]:
+    return [(o["object_id"], o["type"], o["title"], o["owner_id"], o["published"], o["tree"])
+            for o in World(world).cloud_objects(app_id)]
+
+
+def test_object_properties_full_set_and_publish_answer_as_the_simulator(pair: Pair, tmp_path: Path) -> None:
+    """1.4.0 sends GetObject + GetFullPropertyTree (properties --full); GetObject (null handle when absent)
+    + CreateObject + SetFullPropertyTree + DoSave (set); GetObject + GetLayout + Publish (publish)."""
+    app_id = pair.apps["imported"]
+    community = next(o["object_id"] for o in World(pair.twin).cloud_objects(app_id)
+                     if o["published"] and not o["approved"] and o["type"] == "story")
+    assert pair.real("app", "object", "properties", community, "--app", app_id, "--full") == \
+        pair.sim("app", "object", "properties", community, "--app", app_id, "--full")
+    assert pair.real("app", "object", "properties", community, "--app", app_id) == \
+        pair.sim("app", "object", "properties", community, "--app", app_id)
+    # an on-prem sheet with a child, as a GenericObjectEntry file: created with its own id, then set whole
+    entry = tmp_path / "entry.json"
+    entry.write_text(json.dumps(_SHEET, ensure_ascii=False), encoding="utf-8")
+    real, sim = _both(pair, "app", "object", "set", str(entry), "--app", app_id)
+    assert real.returncode == sim.returncode == 0, real.stderr
+    assert real.stdout == sim.stdout == ""  # no id printed
+    assert real.stderr == sim.stderr == '{\n  "": "Saving app...\\n"\n}\n\n{\n  "": "App successfully saved\\n"\n}\n\n'
+    full = pair.real("app", "object", "properties", "wave-sheet-1", "--app", app_id, "--full")
+    assert full == pair.sim("app", "object", "properties", "wave-sheet-1", "--app", app_id, "--full")
+    assert full["qChildren"] == _SHEET["qChildren"] and full["qProperty"]["cells"] == _SHEET["qProperty"]["cells"]
+    # a GenericObjectProperties file: created from all of it
+    props = tmp_path / "props.json"
+    props.write_text(json.dumps({"qInfo": {"qId": "wave-master-1", "qType": "masterobject"},
+                                 "qMetaDef": {"title": "M"}, "visualization": "kpi"}))
+    real, sim = _both(pair, "app", "object", "set", str(props), "--app", app_id, "--no-save")
+    assert (real.returncode, real.stdout, real.stderr) == (sim.returncode, sim.stdout, sim.stderr) == (0, "", "")
+    # the id is someone else's private object and the engine says "not found": the object gets ANOTHER id
+    jdoe = pair.info["cloud_users"]["jdoe"]
+    for world in (None, pair.twin):
+        assert pair.served.run_sim("app", "object", "change-owner", "--appId", app_id, "--objectId", "wave-sheet-1",
+                                   "--ownerId", jdoe, context="cloud-bot", world=world).returncode == 0
+        faults.configure(world or pair.served.world, hidden_answer="not_found")
+    try:
+        real, sim = _both(pair, "app", "object", "set", str(entry), "--app", app_id)
+        assert real.returncode == sim.returncode == 0
+    finally:
+        for world in (pair.served.world, pair.twin):
+            faults.configure(world, hidden_answer=None)
+    served_rows, twin_rows = _rows(pair.served.world, app_id), _rows(pair.twin, app_id)
+    assert served_rows == twin_rows
+    strays = [r for r in served_rows if r[2] == _SHEET["qProperty"]["qMetaDef"]["title"] and r[0] != "wave-sheet-1"]
+    assert len(strays) == 1 and json.loads(strays[0][5])["qChildren"] == _SHEET["qChildren"]
+    # publish: the message on stderr; a second publish is refused by qlik-cli itself
+    real, sim = _both(pair, "app", "object", "publish", "wave-master-1", "--app", app_id)
+    assert (real.returncode, real.stdout, real.stderr) == (sim.returncode, sim.stdout, sim.stderr) == \
+        (0, "", '{\n  "": "Publishing object wave-master-1\\n"\n}\n\n')
+    real, sim = _both(pair, "app", "object", "publish", "wave-master-1", "--app", app_id)
+    assert (real.returncode, real.stdout, real.stderr) == (sim.returncode, sim.stdout, sim.stderr)
+    assert real.returncode == 1 and "cannot publish a published object: wave-master-1" in real.stderr
+    assert _rows(pair.served.world, app_id) == _rows(pair.twin, app_id)
+
+
+def test_app_rm_answers_as_the_simulator(pair: Pair) -> None:
+    """1.4.0 sends DELETE /api/v1/apps/ID, then lists items to delete the app's item too."""
+    copy = pair.sim("app", "copy", pair.apps["imported"])["attributes"]["id"]
+    assert pair.served.run_sim("app", "copy", pair.apps["imported"], "--json").returncode == 0
+    real, sim = _both(pair, "app", "rm", copy)
+    assert (real.returncode, real.stdout, sim.returncode, sim.stdout) == (0, "", 0, "")
+    assert World(pair.served.world).cloud_app(copy) is None and World(pair.twin).cloud_app(copy) is None
+    real, sim = _both(pair, "app", "rm", copy)
+    assert real.returncode == sim.returncode == 1 and "404" in real.stderr and "404" in sim.stderr
+
+
 def test_http_errors_reach_the_real_binary(pair: Pair) -> None:
     missing = pair.served.run_real("app", "get", "00000000-0000-0000-0000-000000000000")
     assert missing.returncode == 1 and "404 Not Found" in missing.stderr and "app not found" in missing.stderr
     assert pair.served.run_sim("app", "get", "00000000-0000-0000-0000-000000000000", world=pair.twin).returncode == 1
     engine = pair.served.run_real("app", "object", "layout", "no-such-object", "--app", pair.apps["imported"])
-    assert engine.returncode == 1 and "9003" in engine.stderr
+    # the engine answers GetObject of an absent id with a null handle; 1.4.0 words that itself
+    assert engine.returncode == 1 and "no object by ID 'no-such-object'" in engine.stderr
     # a token the world does not know
     req = urllib.request.Request(f"{pair.served.url}/api/v1/spaces", headers={"Authorization": "Bearer not-a-token"})
     with pytest.raises(urllib.error.HTTPError) as info:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import tempfile
 import threading
@@ -39,6 +40,7 @@ class SimServer(http.server.ThreadingHTTPServer):
         self.uploads: dict[str, str] = {}  # temp-content id -> file path
         self.tus_uploads: dict[str, Any] = {}  # resumable upload id -> tus.Upload (in progress or done)
         self.exports: dict[str, bytes] = {}  # QRS export token -> QVF bytes
+        self.rpc_log = bool(os.environ.get("QLIK_SIM_RPC_LOG"))  # log every engine method (evidence)
 
     def server_close(self) -> None:
         super().server_close()

@@ -250,6 +250,12 @@ def app_get(req: Request) -> Response:
     return ok(req.run("app get", {}, [req.group(1)]))
 
 
+@route("DELETE", "/api/v1/apps/([^/]+)")
+def app_rm(req: Request) -> Response:
+    req.run("app rm", {}, [req.group(1)])
+    return Response(200)
+
+
 @route("POST", "/api/v1/apps/([^/]+)/copy")
 def app_copy(req: Request) -> Response:
     attrs = req.json().get("attributes") or {}
