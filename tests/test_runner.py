@@ -264,7 +264,7 @@ def test_a_fast_call_returns_as_soon_as_the_child_exits(tmp_path, monkeypatch):
         def __getattr__(self, name):
             return getattr(real_sh, name)
 
-        def Command(self, path):  # noqa: N802 (sh's name)
+        def Command(self, path):  # sh's name
             command = real_sh.Command(path)
 
             def call(*args, **kwargs):
