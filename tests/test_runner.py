@@ -125,31 +125,34 @@ def test_failure_keeps_raw_streams_for_diagnosis(fake_qlik):
 
 
 # -- timeouts ---------------------------------------------------------------------------------------
-def test_timeout_kills_a_hanging_fake_quickly(fake_qlik):
-    fake_qlik.scenario([step("user_me", delay=30)])
-    started = time.monotonic()
+def test_timeout_kills_a_hanging_fake_instead_of_waiting_it_out(fake_qlik, tmp_path):
+    slept = tmp_path / "slept"  # the fake creates it once its 30 s are over
+    fake_qlik.scenario([step("user_me", delay=30, slept_file=str(slept))])
     with pytest.raises(QlikTimeout) as info:
         run(Qlik().json("user", "me", context="acme-cloud", tier="read", timeout=0.3))
-    assert time.monotonic() - started < 3
+    assert not slept.exists(), "the call waited for the hanging child to end on its own"
+    # (killed before it could log its start, it leaves no record: also ended)
+    assert not [r["pid"] for r in fake_qlik.records() if _alive(r["pid"])], "the hanging child was left running"
     assert info.value.timeout == 0.3
     assert "user me --json --context acme-cloud" in str(info.value)
 
 
-def test_a_failure_ends_the_calls_still_in_flight(fake_qlik):
+def test_a_failure_ends_the_calls_still_in_flight(fake_qlik, tmp_path):
     """Two reads at once; one fails: the run ends at once, killing the other child (not waiting its
     30 s out), and sh's reader threads finish before the event loop closes (pytest would report an
     unhandled thread exception otherwise)."""
-    fake_qlik.scenario([step("user_me", delay=30), step("unauthorized_401", match=["space", "ls"])])
+    slept = tmp_path / "slept"  # the slow fake creates it once its 30 s are over
+    fake_qlik.scenario([step("user_me", delay=30, slept_file=str(slept)),
+                        step("unauthorized_401", match=["space", "ls"])])
     q = Qlik()
 
     async def both() -> None:
         await asyncio.gather(q.json("user", "me", context="acme-cloud", tier="read"),
                              q.json("space", "ls", context="acme-cloud", tier="read"))
 
-    started = time.monotonic()
     with pytest.raises(QlikCommandFailed):
         run(both())
-    assert time.monotonic() - started < 10
+    assert not slept.exists(), "the run waited for the call in flight to end on its own"
     # (killed before it could log its start, it leaves no record: also ended)
     slow = [r["pid"] for r in fake_qlik.records() if r["argv"][:2] == ["user", "me"]]
     assert not [pid for pid in slow if Path(f"/proc/{pid}").exists()], "the call still in flight was left running"
@@ -157,16 +160,20 @@ def test_a_failure_ends_the_calls_still_in_flight(fake_qlik):
 
 def test_timeout_escalates_to_sigkill_when_the_child_ignores_sigterm(tmp_path, monkeypatch):
     monkeypatch.setattr(qlik_module, "_KILL_GRACE", 0.3)
-    binary = child(tmp_path, """
-        import signal, time
+    binary = child(tmp_path, f"""
+        import os, signal, time
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        open({str(tmp_path / "pid")!r}, "w").write(str(os.getpid()))
         print("ready", flush=True)
         time.sleep(30)
+        open({str(tmp_path / "slept")!r}, "w").write("slept it out")
     """)
-    started = time.monotonic()
     with pytest.raises(QlikTimeout):
-        run(Qlik(binary).run("x", context=None, tier="local", json=False, timeout=0.3))
-    assert time.monotonic() - started < 4
+        run(Qlik(binary).run("x", context=None, tier="local", json=False, timeout=0.5))
+    # SIGTERM was ignored (the pid is written after that): only the SIGKILL after the grace ends it
+    # before its 30 s are over
+    assert not (tmp_path / "slept").exists(), "the call waited for the child to end on its own"
+    assert not _alive(int((tmp_path / "pid").read_text())), "the child survived the timeout"
 
 
 def _alive(pid: int) -> bool:
@@ -235,10 +242,11 @@ def test_idempotent_timeout_is_retried_then_succeeds(fake_qlik, monkeypatch):
     assert q.retried == 1 and len(fake_qlik.calls()) == 2
 
 
-def test_a_fast_call_returns_as_soon_as_the_child_exits(tmp_path):
+def test_a_fast_call_returns_as_soon_as_the_child_exits(tmp_path, monkeypatch):
     """Regression: qlik.py used to wait for sh's _done callback only, which fires when one of sh's
     threads polls the child (once a second): a child whose pipes hit EOF before it could be reaped
-    returned after ~1 s instead of ~50 ms."""
+    returned after ~1 s instead of ~50 ms. The call must end on the child's exit itself, so here
+    sh's callback never comes: with only that to wait for, the call would never return."""
     # The child closes its output, then lingers 50 ms before it exits, as a process does between
     # closing its files and becoming reapable, only longer: this makes the race deterministic.
     binary = child(tmp_path, """
@@ -248,9 +256,32 @@ def test_a_fast_call_returns_as_soon_as_the_child_exits(tmp_path):
         os.close(2)
         time.sleep(0.05)
     """)
-    started = time.monotonic()
-    run(Qlik(binary).run("x", context=None, tier="local", json=False, timeout=10))
-    assert time.monotonic() - started < 0.5
+    real_sh = qlik_module.sh
+
+    class _ShWithoutDone:
+        """sh, except that it never reports a finished command through _done."""
+
+        def __getattr__(self, name):
+            return getattr(real_sh, name)
+
+        def Command(self, path):  # sh's name
+            command = real_sh.Command(path)
+
+            def call(*args, **kwargs):
+                kwargs.pop("_done", None)
+                return command(*args, **kwargs)
+
+            return call
+
+    monkeypatch.setattr(qlik_module, "sh", _ShWithoutDone())
+
+    async def call() -> bytes:
+        # a deadlock detector, not a speed bound: without it a regression would hang the suite
+        result = await asyncio.wait_for(
+            Qlik(binary).run("x", context=None, tier="local", json=False, timeout=10), 60)
+        return result.stdout
+
+    assert run(call()) == b"{}"
 
 
 # -- missing or unusable binary ---------------------------------------------------------------------
@@ -301,15 +332,18 @@ def test_unparseable_version_output_is_bad_output(fake_qlik):
 # -- rate limits and retries ------------------------------------------------------------------------
 def test_429_is_waited_out_retried_and_counted(fake_qlik):
     fake_qlik.scenario([step("rate_limited_429", times=1), step("change_owner")])
-    q = Qlik()
-    started = time.monotonic()
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    q = Qlik(sleep=sleep)
     value = run(q.json("app", "object", "change-owner", "--appId", CLOUD_APP, "--objectId", "o", "--ownerId", "u",
                        context="acme-cloud", tier="write"))
-    elapsed = time.monotonic() - started
     assert value == fixture_json("change_owner")
     assert q.pacer.rate_limited == 1
     assert len(fake_qlik.calls()) == 2
-    assert elapsed >= 0.95  # the body says "wait 1 seconds"
+    assert sleeps == [1.0]  # the body says "wait 1 seconds": waited out once, before the retry
     assert q.calls["write"] == 2
 
 

@@ -9,11 +9,38 @@ from typing import Any
 import pytest
 
 from qliksim import faults
+from qliksim import qlik as sim_qlik
 from qliksim.store import World
 
 from .conftest import object_by_state
 from .test_cloud_apps import export_all
 from .test_cloud_apps import import_app
+
+
+class _SimTime:
+    """Stands in for the `time` module inside qliksim.qlik: sleeps are recorded and move its
+    clock on, instead of being slept."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+        self.offset = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.offset += seconds
+
+
+@pytest.fixture
+def sim_time(monkeypatch: pytest.MonkeyPatch) -> _SimTime:
+    fake = _SimTime()
+    monkeypatch.setattr(sim_qlik, "time", fake)
+    return fake
 
 
 def test_configure_validates_and_resets(demo: dict[str, Any]) -> None:
@@ -31,7 +58,7 @@ def test_documented_rates_are_a_five_minute_window_of_rate_x_5(demo: dict[str, A
     assert (knobs["rate_read"], knobs["rate_write"]) == ("5000/300", "500/300")  # 1000/min, 100/min
 
 
-def test_rate_limit_answers_429_with_the_wait(demo: dict[str, Any], run: Any) -> None:
+def test_rate_limit_answers_429_with_the_wait(demo: dict[str, Any], run: Any, sim_time: _SimTime) -> None:
     faults.configure(demo["path"], rate_read="3/30")
     assert [run("user", "me", context="cloud").code for _ in range(3)] == [0, 0, 0]
     r = run("user", "me", context="cloud")
@@ -43,7 +70,7 @@ def test_rate_limit_answers_429_with_the_wait(demo: dict[str, Any], run: Any) ->
     assert run("user", "me", context="cloud-bot").code == 0  # per identity
     assert run("qrs", "app", "count", context="qseow").code == 0  # other tiers unaffected
     faults.configure(demo["path"], rate_read="3/0.3")
-    time.sleep(0.35)
+    sim_time.offset += 0.35
     assert run("user", "me", context="cloud").code == 0  # the window slid
 
 
@@ -89,19 +116,25 @@ def test_warnings_go_to_stderr_on_success(demo: dict[str, Any], run: Any) -> Non
     assert rest.startswith(("Warning: ", "A new version of qlik-cli is available"))
 
 
-def test_hang_sleeps_then_proceeds(demo: dict[str, Any], run: Any) -> None:
+def test_hang_sleeps_then_proceeds(demo: dict[str, Any], run: Any, sim_time: _SimTime) -> None:
     faults.configure(demo["path"], hang=1.0, hang_seconds=0.3)
-    start = time.monotonic()
-    assert run("user", "me", context="cloud").code == 0
-    assert time.monotonic() - start >= 0.3
+    r = run("user", "me", context="cloud")
+    assert r.code == 0 and r.json()["id"] == demo["cloud_identity"]  # proceeds after its hang
+    assert sim_time.sleeps == [0.3]
     assert [c["event"] for c in World(demo["path"]).calls() if "event" in c] == ["hang"]
 
 
-def test_latency(demo: dict[str, Any], run: Any) -> None:
+def test_latency(demo: dict[str, Any], run: Any, sim_time: _SimTime) -> None:
+    faults.configure(demo["path"], latency=0.2)
+    assert run("user", "me", context="cloud").code == 0
+    assert sim_time.sleeps == [0.2]
+    assert run("version").code == 0  # local: no network, no latency
+    assert sim_time.sleeps == [0.2]
+
+
+def test_latency_is_really_slept_by_the_installed_qlik(proc: Any, demo: dict[str, Any]) -> None:
+    """The knob reaches a real process (a lower bound: a real child's sleep cannot be faked)."""
     faults.configure(demo["path"], latency=0.2)
     start = time.monotonic()
-    run("user", "me", context="cloud")
+    assert proc("user", "me", context="cloud").code == 0
     assert time.monotonic() - start >= 0.2
-    start = time.monotonic()
-    run("version")  # local: no network, no latency
-    assert time.monotonic() - start < 0.2

