@@ -56,7 +56,7 @@ _TEXT_KINDS = (
     (re.compile(r"(?i)no space left on device|disk quota exceeded"), FailureKind.DISK_FULL),
     # qlik-cli's own words when the engine answers GetObject with a null handle (REAL 1.4.0; corectl,
     # its ancestor, printed the same): a refinement only, decisions rest on what the identity can list
-    (re.compile(r"(?i)no object by ID"), FailureKind.NOT_FOUND),
+    (re.compile(r"(?i)\bno object by ID\b"), FailureKind.NOT_FOUND),
     (re.compile(r"(?i)could not connect to engine|session closed|websocket"), FailureKind.ENGINE_CONNECT),
     (re.compile(r"(?i)connection (refused|reset)|no such host|i/o timeout|EOF\b|tls handshake|dial tcp"
                 r"|context deadline exceeded|Client\.Timeout"), FailureKind.NETWORK),
