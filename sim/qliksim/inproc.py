@@ -92,9 +92,15 @@ class InProcessTenant(Qlik):
 
     async def _spawn(self, argv: list[str], shown: tuple[str, ...], tier: str, timeout: float,
                      stdout_path: Path | None) -> QlikResult:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.workers)
+        async with self._slots:  # a call holds one of --workers slots, as a process does
+            if self.latency:
+                await asyncio.sleep(self.latency)  # the way there: the tenant counts the call on arrival
+            return self._call(argv, shown, tier, stdout_path)
+
+    def _call(self, argv: list[str], shown: tuple[str, ...], tier: str, stdout_path: Path | None) -> QlikResult:
         self.calls[tier] += 1
-        if self.latency:
-            await asyncio.sleep(self.latency)
         started = self._clock()
         args = [a for a in argv if a != "--json"]
         context = ""
@@ -104,7 +110,7 @@ class InProcessTenant(Qlik):
             del args[i:i + 2]
         stdout = self._answer(tuple(args), tuple(argv), context, started)
         if stdout_path is not None:
-            stdout_path.write_bytes(stdout)  # noqa: ASYNC240  # never awaited: calls keep their order
+            stdout_path.write_bytes(stdout)
             stdout = b""
         return QlikResult(shown, stdout, b"", self._clock() - started)
 
