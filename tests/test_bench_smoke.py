@@ -91,3 +91,25 @@ def test_bench_runs_the_workers_sweep_and_the_identities_phase_at_toy_size(tmp_p
     ids = doc["identities"]
     assert set(ids["3"]["by_context"]) == {"cloud", "cloud-bot", "bot2"} and set(ids["1"]["by_context"]) == {"cloud"}
     assert ids["3"]["refused_429"] == ids["1"]["refused_429"] == 0
+
+
+def test_bench_runs_the_in_process_identities_phase_at_toy_size(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load("bench")
+    out = tmp_path / "bench.json"
+    assert bench.main(["--only", "identities-inproc", "--inproc-writes", "40", "--inproc-budget", "8",
+                       "--inproc-window", "0.2", "--owners", "3", "--inproc-workers", "4",
+                       "--json", str(out), "--keep", str(tmp_path / "bench")]) == 0
+    printed = capsys.readouterr().out
+    assert "## identities-inproc" in printed and "three identities vs one" in printed
+    doc = json.loads(out.read_text())["identities-inproc"]
+    three, one = doc["3"], doc["1"]
+    # the window's bound of 40 writes at 8 a window: one identity waits 4 windows, three wait 1
+    assert one["bound"] == 0.8 and three["bound"] == 0.2
+    for r, contexts in ((three, {"cloud", "cloud-bot", "bot2"}), (one, {"cloud"})):
+        assert not r["error"] and r["accepted"] == 40 and r["refused_429"] == r["rate_limited_seen"] == 0
+        assert set(r["by_context"]) == contexts and r["by_context"] == r["ledger_sent_by"]
+        assert r["ledger_counts"] == {"done": 40} and r["objects_after"] == 40
+        assert r["wrongly_owned"] == r["lost"] == r["applied_twice"] == 0
+        assert r["ratio"] == r["span"] / r["bound"]
+    assert doc["speedup"] == one["span"] / three["span"]
