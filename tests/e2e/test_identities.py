@@ -119,12 +119,12 @@ def test_verify_through_a_helper_sees_every_object_directly(sim):
     doc = json.loads((sim.tmp / "v.json").read_text())
     assert doc["summary"]["direct_check"] is True
     statuses = doc["apps"][0]["summary"]["by_status"]
-    assert "ok-hidden" not in statuses  # the target alone would see its handed-over private objects hidden
+    assert "handed-over-hidden" not in statuses  # the target alone would see its handed-over private objects hidden
     layouts = Counter(c["context"] for c in sim.calls()[before:] if str(c.get("command", "")).endswith(" layout"))
     assert set(layouts) == {"cloud-bot"}, layouts
     alone = sim.migrate("verify", sim.app(), *sim.common(spaces=False), "--report", str(sim.tmp / "v1.json"))
     assert alone.code == ExitCode.OK
-    assert "ok-hidden" in json.loads((sim.tmp / "v1.json").read_text())["apps"][0]["summary"]["by_status"]
+    assert "handed-over-hidden" in json.loads((sim.tmp / "v1.json").read_text())["apps"][0]["summary"]["by_status"]
 
 
 def test_settling_reads_through_a_helper_whoever_sent_the_call(sim):
