@@ -32,7 +32,7 @@ REPORT_VERSION = 1
 CSV_COLUMNS = ("app_id", "app_name", "object_id", "type", "title", "state", "source_owner", "cloud_owner_id",
                "status", "detail")
 VERIFY_COLUMNS = ("app_id", "app_name", "where", "object_id", "type", "title", "state", "found_state",
-                  "source_owner", "expected_owner", "cloud_owner_id", "status", "detail")
+                  "source_owner", "expected_owner", "cloud_owner_id", "status", "detail", "wave_id")
 
 
 # Finished, with something left for a person: owners without a cloud user, changed sources, the
@@ -318,6 +318,14 @@ def render_verify(doc: dict[str, Any]) -> str:
                          f"{m['detail']}")
         if len(app["mismatches"]) > 20:
             lines.append(f"  ... and {len(app['mismatches']) - 20} more (see --report / --csv)")
+        reported = app.get("reported") or []
+        if reported:
+            lines.append(f"  {len(reported)} objects as sync's waves reported them (not mismatches):")
+        for m in reported[:20]:
+            lines.append(f"  {m['status']:<15} {m['where']:<7} {m['type']} {m['object_id']} {m['title']!r}: "
+                         f"{m['detail']}")
+        if len(reported) > 20:
+            lines.append(f"  ... and {len(reported) - 20} more (see --report / --csv)")
         for c in (app.get("reload") or {}).get("connections", []):
             if c["status"] == "missing":
                 lines.append(f"  load script   names {c['connection']!r} (line {c['lines'][0]}), which the migrated "

@@ -110,10 +110,17 @@ class CheckStatus(enum.StrEnum):
     UNREADABLE = "unreadable"
     IN_COPY = "in-copy"  # users' content still in the development copy
     MISSING_IN_COPY = "missing-in-copy"  # a base object missing from the development copy
+    # What `sync`'s waves explain (the ledger's wave_objects), none of them a mismatch:
+    NOT_SYNCED = "not-synced"  # new on-prem, reported by a wave as not brought over (bookmark, base content...)
+    CHANGED_ON_PREM = "changed-on-prem"  # changed on-prem since its migration: matches it as it was migrated
+    DELETED_ON_PREM = "deleted-on-prem"  # migrated, since deleted on-prem; the cloud copy is left as it is
 
 
 # Statuses that are not a mismatch.
-CHECK_OK = frozenset({CheckStatus.OK, CheckStatus.HANDED_OVER_HIDDEN, CheckStatus.NOT_CHECKED, CheckStatus.EXTRA})
+CHECK_OK = frozenset({CheckStatus.OK, CheckStatus.HANDED_OVER_HIDDEN, CheckStatus.NOT_CHECKED, CheckStatus.EXTRA,
+                      CheckStatus.NOT_SYNCED, CheckStatus.CHANGED_ON_PREM, CheckStatus.DELETED_ON_PREM})
+# The statuses the waves explain, listed by the terminal summary after the mismatches.
+CHECK_WAVES = frozenset({CheckStatus.NOT_SYNCED, CheckStatus.CHANGED_ON_PREM, CheckStatus.DELETED_ON_PREM})
 
 
 class PreflightStatus(enum.StrEnum):

@@ -17,6 +17,7 @@ from qlikcli_py.settings import Settings
 from qlikcli_py.verify import Verifier
 from qlikcli_py.verify import summarize
 from qlikcli_py.vocabulary import CHECK_OK
+from qlikcli_py.vocabulary import CHECK_WAVES
 from qlikcli_py.vocabulary import Place
 
 
@@ -48,6 +49,8 @@ async def verify(settings: Settings) -> tuple[int, dict[str, Any]]:
                 "source_app_id": plan.app.id, "name": plan.app.name, "imported_app_id": rec.imported_app_id,
                 "copy_app_id": rec.copy_app_id, "summary": summarize(checks),
                 "mismatches": [c.row() for c in checks if c.status not in CHECK_OK],
+                # what sync's waves explain (not mismatches): not synced, changed or deleted on-prem
+                "reported": [c.row() for c in checks if c.status in CHECK_WAVES],
                 "reload": script.doc(),
                 "missing_connections": [c.connection for c in script.missing],
             })

@@ -118,8 +118,8 @@ def test_sync_brings_a_wave_over_with_ids_states_and_owners_and_reports_the_rest
     with open(sim.tmp / "v.csv", encoding="utf-8") as fh:
         checks = {c["object_id"]: c for c in csv.DictReader(fh) if c["where"] == "managed"}
     for a in added:
-        check = checks[a["engineObjectId"]]
-        assert check["status"] in ("ok", "handed-over-hidden"), (check, ver.out)
+        got = checks[a["engineObjectId"]]
+        assert got["status"] in ("ok", "handed-over-hidden") and got["wave_id"] == doc["wave_id"], (got, ver.out)
 
     # a second sync with nothing new makes no write
     calls_before = len(sim.calls())
