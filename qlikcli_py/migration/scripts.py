@@ -11,6 +11,7 @@ the ledger's step reads the script, finds nothing left to rename and goes on.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -56,7 +57,9 @@ async def script_step(session: Session, ledger: Ledger, opts: RunOptions, plan: 
     app_id = rec.imported_app_id
     assert app_id is not None
     state_dir = ledger.dir
-    script = await app_script(session.target, app_id)
+    # What the app can resolve does not depend on its script: both reads go at once (one round trip
+    # less on the chain of calls that precede the copy).
+    script, names = await asyncio.gather(app_script(session.target, app_id), app_connections(session.target, app_id))
     original = original_path(state_dir, plan.app.id)
     if not original.exists():
         _write_private(original, script)
@@ -67,7 +70,6 @@ async def script_step(session: Session, ledger: Ledger, opts: RunOptions, plan: 
         await set_app_script(session.target, app_id, scratch)
         scratch.unlink(missing_ok=True)
         log.info("script.renamed", app=plan.app.id, imported=app_id)
-    names = await app_connections(session.target, app_id)
     # checked from the script as imported, so each renamed connection says what it was called
     check = imported_check(original.read_text(encoding="utf-8"), opts.connection_map, names, plan.shared.name)
     doc = {**check.doc(), "original_script": str(original)}
