@@ -24,7 +24,7 @@ rehearse: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check qlikcli_py tests
 	$(PY) -m mypy
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 3 --dist worksteal
 
 bench: $(STAMP)
 	$(PY) scripts/bench

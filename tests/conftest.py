@@ -43,6 +43,24 @@ def _quiet_structlog() -> None:
 _quiet_structlog()
 
 
+# xdist's worksteal hands each worker a contiguous share of the collected tests and lets idle
+# workers steal the end of a busy one's queue, so a long test collected late can run alone at the
+# end. Each share starts with its part of the `slow` tests (dealt in turn), the rest keep their
+# order: the long ones start at once, on every worker.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 0) or 0)
+    if workers < 2:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    rest = iter(item for item in items if item.get_closest_marker("slow") is None)
+    shares: list[list[pytest.Item]] = [slow[k::workers] for k in range(workers)]
+    for k, share in enumerate(shares):
+        size = len(items) // workers + (1 if k < len(items) % workers else 0)
+        share += [item for _, item in zip(range(size - len(share)), rest, strict=False)]
+    shares[-1] += list(rest)
+    items[:] = [item for share in shares for item in share]
+
+
 @pytest.fixture(autouse=True)
 def _structlog_reset() -> None:
     """Each test starts quiet, even after a test that ran the CLI's own logging set-up (which binds

@@ -43,6 +43,7 @@ def test_bench_runs_its_phases_at_toy_size(tmp_path: Path, capsys: pytest.Captur
     assert doc["spawn"]["sh_cpu_ms"] > 0
 
 
+@pytest.mark.slow
 def test_bench_runs_the_tutorial_order_and_the_window_phase_at_toy_size(tmp_path: Path,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     bench = load("bench")
@@ -74,6 +75,7 @@ def test_scale_runs_a_complete_migration_at_toy_size(tmp_path: Path) -> None:
     assert [w["part"] for w in doc["run"]["windows"]][:2] == ["start, preflight, plan", "export"]
 
 
+@pytest.mark.slow
 def test_bench_runs_the_workers_sweep_and_the_identities_phase_at_toy_size(tmp_path: Path,
                                                                            capsys: pytest.CaptureFixture[str]) -> None:
     bench = load("bench")

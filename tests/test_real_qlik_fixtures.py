@@ -243,6 +243,7 @@ def test_a_command_this_qlik_cli_lacks_is_an_error_naming_it_and_the_version():
 
 
 # -- the recordings still match the binary ----------------------------------------------------------
+@pytest.mark.slow
 def test_the_vendored_binary_still_prints_what_was_recorded(real_qlik_bin, tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
     from realqlik.cases import CASES

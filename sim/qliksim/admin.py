@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import json
 import os
 import pathlib
+import shutil
+import subprocess
 import sys
 import sysconfig
+import tempfile
 
-from qliksim import faults, seed
+from qliksim import faults, forkclient, seed
 from qliksim.store import World
 
 TYPE_CHECKING = False
@@ -38,15 +42,19 @@ sys.path[:0] = {paths!r}
 # Every simulated call is a new process: cache compiled modules even where the environment sets
 # PYTHONDONTWRITEBYTECODE (compiling the simulator on each call costs ~25 ms).
 sys.dont_write_bytecode = False
-from qliksim.qlik import main
-raise SystemExit(main())
+# Through the fork server (qliksim/forkserver.py) when one answers, else in this process.
+from qliksim.forkclient import client_main
+raise SystemExit(client_main({name!r}))
 """
 
 
-def install_bin(bin_dir: str | os.PathLike[str]) -> pathlib.Path:
+def install_bin(bin_dir: str | os.PathLike[str], *, compiled: bool = True) -> pathlib.Path:
     """Write an executable `qlik` into bin_dir that runs the simulator with this interpreter.
 
     Works without the package installed: the folder holding qliksim goes on sys.path first.
+    `qlik` is the compiled client of the fork server (forkclient.c) where a C compiler is found
+    (and `compiled`), else the Python client; `qlik-py` is always the Python one (the compiled
+    client hands it any call it cannot send), `qlik-fork.addr` names the server.
     """
     target = pathlib.Path(bin_dir) / "qlik"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -55,9 +63,59 @@ def install_bin(bin_dir: str | os.PathLike[str]) -> pathlib.Path:
         path = sysconfig.get_paths()[key]
         if path not in paths:
             paths.append(path)
-    target.write_text(_BIN_TEMPLATE.format(python=sys.executable, paths=paths))
-    target.chmod(0o755)
+    name = forkclient.name_for(_build_key(paths))
+    script = _BIN_TEMPLATE.format(python=sys.executable, paths=paths, name=name)
+    (target.parent / "qlik-fork.addr").write_text(name + "\n")
+    python_client = target.parent / "qlik-py"
+    python_client.write_text(script)
+    python_client.chmod(0o755)
+    client = _compiled_client() if compiled else None
+    tmp = target.with_name(f".qlik.{os.getpid()}")
+    if client is not None:
+        shutil.copyfile(client, tmp)
+    else:
+        tmp.write_text(script)
+    tmp.chmod(0o755)
+    os.replace(tmp, target)
     return target
+
+
+def _compiled_client() -> pathlib.Path | None:
+    """forkclient.c built once per source and compiler (in a private folder under the temp dir),
+    or None where no C compiler is found or the build fails."""
+    source = pathlib.Path(__file__).with_name("forkclient.c")
+    cc = shutil.which(os.environ.get("CC") or "cc") or shutil.which("gcc")
+    if cc is None or not source.is_file():
+        return None
+    digest = hashlib.sha256(source.read_bytes() + cc.encode()).hexdigest()[:16]
+    cache = pathlib.Path(tempfile.gettempdir()) / f"qliksim-{os.getuid()}"
+    binary = cache / f"forkclient-{digest}"
+    try:
+        cache.mkdir(mode=0o700, exist_ok=True)
+        if cache.stat().st_uid != os.getuid():
+            return None  # somebody else's folder: build nothing there, run nothing from it
+        if binary.is_file():
+            return binary
+        tmp = cache / f".forkclient-{digest}.{os.getpid()}"
+        done = subprocess.run([cc, "-O2", "-o", str(tmp), str(source)], capture_output=True, timeout=120, check=False)
+        if done.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            return None
+        os.replace(tmp, binary)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return binary
+
+
+def _build_key(paths: list[str]) -> str:
+    """Which simulator a fork server holds: the interpreter, the paths and every source file's size
+    and time, so a changed simulator never answers from an old server."""
+    digest = hashlib.sha256(f"{sys.executable}\0{paths}".encode())
+    here = pathlib.Path(__file__).parent
+    for source in sorted([*here.glob("*.py"), here / "forkclient.c"]):
+        info = source.stat()
+        digest.update(f"\0{source.name}:{info.st_size}:{info.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
 
 
 def _rate(text: str) -> str:

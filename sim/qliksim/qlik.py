@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
         out, err, code = b"", f"simulator crashed:\n{traceback.format_exc()}".encode(), EXIT_CRASH
         record.fault = "sim-crash"
+        runtime.append_crash(state, err.decode())  # the caller may keep only the first line
     _write(sys.stdout, out)
     _write(sys.stderr, err)
     log_call(state, argv, record, code, start)

@@ -2,7 +2,8 @@
 
 `<state>.runtime` (SQLite): the call counter that seeds each call's dice, and the sliding
 windows of the rate limiter. `<state>.calls.jsonl`: one JSON line per call, appended with a
-single O_APPEND write so parallel callers never interleave inside a line.
+single O_APPEND write so parallel callers never interleave inside a line. `<state>.crashes`: the
+traceback of every simulator crash.
 """
 
 from __future__ import annotations
@@ -11,12 +12,25 @@ import math
 import os
 import sqlite3
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
-INSERT OR IGNORE INTO counter (id, n) VALUES (1, 0);
-CREATE TABLE IF NOT EXISTS hits (identity TEXT NOT NULL, tier TEXT NOT NULL, ts REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS hits_key ON hits (identity, tier, ts);
-"""
+# Created in one transaction: a caller that finds the table finds its row too (created statement by
+# statement, a parallel first call could see the table without the row).
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO counter (id, n) VALUES (1, 0)",
+    "CREATE TABLE IF NOT EXISTS hits (identity TEXT NOT NULL, tier TEXT NOT NULL, ts REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS hits_key ON hits (identity, tier, ts)",
+)
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA:
+            conn.execute(statement)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _connect(state_path: str) -> sqlite3.Connection:
@@ -46,7 +60,7 @@ def tick(state_path: str, identity: str, tier: str, rate: tuple[int, float] | No
                     conn.execute("ROLLBACK")
                 if "no such table" not in str(exc) or attempt:
                     raise
-                conn.executescript(_SCHEMA)
+                _create_schema(conn)
         wait = None
         if rate is not None:
             calls, window = rate
@@ -66,6 +80,12 @@ def tick(state_path: str, identity: str, tier: str, rate: tuple[int, float] | No
         return counter, wait
     finally:
         conn.close()
+
+
+def append_crash(state_path: str, text: str) -> None:
+    """A simulator crash's whole traceback, kept beside the world (`<state>.crashes`)."""
+    with open(state_path + ".crashes", "a", encoding="utf-8") as out:
+        out.write(text.rstrip("\n") + "\n\n")
 
 
 def append_log(state_path: str, line: str) -> None:

@@ -20,6 +20,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from qliksim import forkserver
 from qliksim.store import World
 
 DONE_CODES = (0, 4)  # done, or done with unmatched owners
@@ -192,14 +193,19 @@ def sim_processes(world_path: str | os.PathLike[str]) -> list[int]:
     itself too while it runs). After the tool was killed, any left are orphans that escaped
     PR_SET_PDEATHSIG and may still change the world behind the next run's back."""
     needle = f"QLIK_SIM_STATE={os.fspath(world_path)}\0".encode()
+    try:  # the fork server's workers (their environ is the server's): listed by the server
+        workers = set(os.listdir(forkserver.workers_dir(os.fspath(world_path))))
+    except OSError:
+        workers = set()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
-            with open(f"/proc/{entry}/environ", "rb") as fh:
-                if needle not in fh.read() + b"\0":
-                    continue
+            if entry not in workers:
+                with open(f"/proc/{entry}/environ", "rb") as fh:
+                    if needle not in fh.read() + b"\0":
+                        continue
             with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as fh:
                 status = dict(line.split(":", 1) for line in fh if ":" in line)
         except OSError:
