@@ -430,7 +430,7 @@ class Demo:
 
 # -- a sweep scenario: one world, runs killed at seeded moments, then runs to completion ----------
 # Calls per step in an unkilled run of the demo's sales, ventes and hr apps (from the call log).
-TYPICAL_CALLS = {"plan": 24, "export": 3, "import": 3, "copy": 3, "reassign": 36, "move": 6, "clean": 33}
+TYPICAL_CALLS = {"plan": 24, "export": 3, "import": 3, "script": 2, "copy": 3, "reassign": 36, "move": 6, "clean": 33}
 
 
 @dataclass

@@ -20,6 +20,8 @@ from qlikcli_py.errors import ExitCode
 from qliksim import admin
 from qliksim import faults
 from qliksim.sweeps import DONE_CODES
+from qliksim.sweeps import STEPS
+from qliksim.sweeps import TYPICAL_CALLS
 from qliksim.sweeps import Demo
 from qliksim.sweeps import check_final_state
 from qliksim.sweeps import kill_at_step
@@ -179,3 +181,10 @@ def _touch(sim, app: str, modified: str) -> None:
     with db:
         db.execute("UPDATE qrs_apps SET modified = ? WHERE id = ?", (modified, app))
     db.close()
+
+
+def test_the_kill_sweep_can_aim_at_every_step():
+    """scripts/kill-sweep picks a step, then a call within it from the step's typical call count:
+    a step without one (the script step once) stopped the sweep with a KeyError."""
+    assert set(TYPICAL_CALLS) == set(STEPS)
+    assert all(count >= 1 for count in TYPICAL_CALLS.values())
