@@ -208,6 +208,12 @@ def run_options(f: F) -> F:
     return f
 
 
+def migration_options(f: F) -> F:
+    """Every option of the commands that take a run's command line: `run`, its dry run `plan`, and
+    `sync` (the same apps, contexts, owners, reports and run settings)."""
+    return selection_options(connection_options(mapping_options(report_options(run_options(f)))))
+
+
 def build_settings(p: dict[str, Any], *, export_dir: Path | None = None, force: bool = False,
                    max_imports: int | None = None, keep_exports: bool = False,
                    retry_failed: bool = False) -> Settings:

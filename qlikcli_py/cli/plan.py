@@ -8,13 +8,9 @@ import click
 from qlikcli_py import report
 from qlikcli_py import sync_report
 from qlikcli_py.cli.options import build_settings
-from qlikcli_py.cli.options import connection_options
-from qlikcli_py.cli.options import mapping_options
+from qlikcli_py.cli.options import migration_options
 from qlikcli_py.cli.options import opt
-from qlikcli_py.cli.options import report_options
 from qlikcli_py.cli.options import require_apps
-from qlikcli_py.cli.options import run_options
-from qlikcli_py.cli.options import selection_options
 from qlikcli_py.cli.output import bind_run
 from qlikcli_py.commands.plan import plan as plan_job
 from qlikcli_py.commands.sync import sync as sync_job
@@ -22,11 +18,7 @@ from qlikcli_py.errors import ExitCode
 
 
 @click.command()
-@selection_options
-@connection_options
-@mapping_options
-@report_options
-@run_options
+@migration_options
 @opt("--sync", "sync_delta", is_flag=True, help="Show what `sync` would bring into apps already migrated.")
 def plan(sync_delta: bool, **params: Any) -> int:
     """Show what `run` would do, changing nothing: objects, owners and how each resolves, calls, time.

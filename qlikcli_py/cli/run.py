@@ -9,12 +9,8 @@ import click
 from qlikcli_py import logs
 from qlikcli_py import report
 from qlikcli_py.cli.options import build_settings
-from qlikcli_py.cli.options import connection_options
-from qlikcli_py.cli.options import mapping_options
-from qlikcli_py.cli.options import report_options
+from qlikcli_py.cli.options import migration_options
 from qlikcli_py.cli.options import require_apps
-from qlikcli_py.cli.options import run_options
-from qlikcli_py.cli.options import selection_options
 from qlikcli_py.cli.output import bind_run
 from qlikcli_py.cli.output import problem
 from qlikcli_py.commands.run import run as run_job
@@ -24,11 +20,7 @@ from qlikcli_py.vocabulary import AppStatus
 
 
 @click.command()
-@selection_options
-@connection_options
-@mapping_options
-@report_options
-@run_options
+@migration_options
 def run(export_dir: Path | None, force: bool, max_imports: int | None, keep_exports: bool, retry_failed: bool,
         quiet: bool, **params: Any) -> int:
     """Migrate APP_IDS (or a --manifest): export, import, copy, give objects back, move, clean."""

@@ -9,13 +9,9 @@ import click
 from qlikcli_py import logs
 from qlikcli_py import sync_report
 from qlikcli_py.cli.options import build_settings
-from qlikcli_py.cli.options import connection_options
-from qlikcli_py.cli.options import mapping_options
+from qlikcli_py.cli.options import migration_options
 from qlikcli_py.cli.options import opt
-from qlikcli_py.cli.options import report_options
 from qlikcli_py.cli.options import require_apps
-from qlikcli_py.cli.options import run_options
-from qlikcli_py.cli.options import selection_options
 from qlikcli_py.cli.output import bind_run
 from qlikcli_py.cli.output import problem
 from qlikcli_py.commands.sync import sync as sync_job
@@ -24,11 +20,7 @@ from qlikcli_py.errors import UsageProblem
 
 
 @click.command()
-@selection_options
-@connection_options
-@mapping_options
-@report_options
-@run_options
+@migration_options
 @opt("--dry-run", is_flag=True, help="Show the delta per app and owner and how each owner resolves; change nothing.")
 def sync(export_dir: Path | None, force: bool, max_imports: int | None, keep_exports: bool, retry_failed: bool,
          quiet: bool, dry_run: bool, **params: Any) -> int:

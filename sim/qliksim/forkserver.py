@@ -25,7 +25,12 @@ import socket
 import struct
 import sys
 
-from qliksim.forkclient import CODE, HEADER, IDLE_SECONDS, STREAMS, decode
+from qliksim.forkclient import CODE
+from qliksim.forkclient import HEADER
+from qliksim.forkclient import IDLE_SECONDS
+from qliksim.forkclient import STREAMS
+from qliksim.forkclient import decode
+from qliksim.qlik import EXIT_CRASH
 
 
 def serve(address: str, idle: float = IDLE_SECONDS) -> None:
@@ -66,7 +71,8 @@ def _preload() -> None:
 
     import orjson  # noqa: F401
 
-    from qliksim import qlik, surface
+    from qliksim import qlik
+    from qliksim import surface
 
     for cmd in surface.COMMANDS:
         qlik._handler(cmd.handler)
@@ -146,7 +152,7 @@ def _wait_or_kill(conn: socket.socket, pid: int) -> None:
 
 
 def _work(fds: list[int], argv: list[str], env: dict[str, str], cwd: str) -> None:
-    code = 70
+    code = EXIT_CRASH
     try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)

@@ -566,42 +566,51 @@ def run_scenario(root: Path, sc: Scenario, *, bin_dir: Path | None = None) -> Sc
 
 
 @dataclass
-class Totals:
+class RunTally:
+    """What every kill campaign adds up over its scenarios (`run` here, `sync` in sync_sweeps.py)."""
+
     scenarios: int = 0
     runs: int = 0
     kills: int = 0
     kills_inside: int = 0
     kills_per_step: Counter[str] = field(default_factory=Counter)
     codes: Counter[int] = field(default_factory=Counter)
-    faults: Counter[str] = field(default_factory=Counter)
-    events: Counter[str] = field(default_factory=Counter)
     unexpected: int = 0
-    orphans: int = 0
-    orphan_calls: int = 0
     orphan_writes: list[str] = field(default_factory=list)
     stuck: int = 0
-    final_failures: int = 0
-    final: FinalState = field(default_factory=FinalState)
-    failed: list[ScenarioResult] = field(default_factory=list)
+    failed: list[Any] = field(default_factory=list)
 
-    def add(self, r: ScenarioResult) -> None:
+    def count(self, r: Any) -> None:
         self.scenarios += 1
         self.runs += r.runs
         self.kills += r.kills
         self.kills_inside += r.kills_inside
         self.kills_per_step += r.kills_per_step
         self.codes += r.codes
-        self.faults += r.faults
-        self.events += r.events
         self.unexpected += len(r.unexpected)
-        self.orphans += r.orphans
-        self.orphan_calls += r.orphan_calls
         self.orphan_writes += r.orphan_writes
         self.stuck += bool(r.stuck)
-        self.final_failures += not r.final.ok
-        self.final.add(r.final)
         if not r.ok:
             self.failed.append(r)
+
+
+@dataclass
+class Totals(RunTally):
+    faults: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    orphans: int = 0
+    orphan_calls: int = 0
+    final_failures: int = 0
+    final: FinalState = field(default_factory=FinalState)
+
+    def add(self, r: ScenarioResult) -> None:
+        self.count(r)
+        self.faults += r.faults
+        self.events += r.events
+        self.orphans += r.orphans
+        self.orphan_calls += r.orphan_calls
+        self.final_failures += not r.final.ok
+        self.final.add(r.final)
 
     @property
     def ok(self) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 from qliksim import onprem
 from qliksim.store import World
 from qliksim.sweeps import Demo
+from qliksim.sweeps import RunTally
 from qliksim.sweeps import expected_owners
 from qliksim.sweeps import run_tool
 
@@ -212,32 +213,12 @@ def run_sync_scenario(root: Path, name: str, seed: int, apps: list[str], kills: 
 
 
 @dataclass
-class SyncTotals:
-    scenarios: int = 0
-    runs: int = 0
-    kills: int = 0
-    kills_inside: int = 0
-    kills_per_step: Counter[str] = field(default_factory=Counter)
-    codes: Counter[int] = field(default_factory=Counter)
-    unexpected: int = 0
-    orphan_writes: list[str] = field(default_factory=list)
-    stuck: int = 0
+class SyncTotals(RunTally):
     final: SyncFinal = field(default_factory=SyncFinal)
-    failed: list[SyncScenarioResult] = field(default_factory=list)
 
     def add(self, r: SyncScenarioResult) -> None:
-        self.scenarios += 1
-        self.runs += r.runs
-        self.kills += r.kills
-        self.kills_inside += r.kills_inside
-        self.kills_per_step += r.kills_per_step
-        self.codes += r.codes
-        self.unexpected += len(r.unexpected)
-        self.orphan_writes += r.orphan_writes
-        self.stuck += bool(r.stuck)
+        self.count(r)
         self.final.add(r.final)
-        if not r.ok:
-            self.failed.append(r)
 
     @property
     def ok(self) -> bool:

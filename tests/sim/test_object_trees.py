@@ -48,6 +48,12 @@ def _file(tmp_path: pathlib.Path, doc: dict[str, Any], name: str = "obj.json") -
     return str(path)
 
 
+def _give(run: Any, app: str, oid: str, owner: str) -> Any:
+    """Hand an object to another owner, as the admin.apps bot."""
+    return run("app", "object", "change-owner", "--appId", app, "--objectId", oid, "--ownerId", owner,
+               context="cloud-bot")
+
+
 def _row(demo: dict[str, Any], app: str, oid: str) -> dict[str, Any] | None:
     return next((o for o in World(demo["path"]).cloud_objects(app) if o["object_id"] == oid), None)
 
@@ -76,21 +82,7 @@ def test_set_creates_the_object_with_its_id_and_tree_owned_by_the_caller(
     )
     # then handed to its owner; a non-admin other than the owner cannot see it
     jdoe = demo["cloud_users"]["jdoe"]
-    assert (
-        run(
-            "app",
-            "object",
-            "change-owner",
-            "--appId",
-            managed,
-            "--objectId",
-            "sync-sheet-1",
-            "--ownerId",
-            jdoe,
-            context="cloud-bot",
-        ).code
-        == 0
-    )
+    assert _give(run, managed, "sync-sheet-1", jdoe).code == 0
     hidden = run("app", "object", "properties", "sync-sheet-1", "--app", managed, "--full", context="cloud")
     assert hidden.code == 1 and "5 GENERIC ACCESS DENIED" in hidden.err
 
@@ -127,21 +119,7 @@ def test_a_taken_id_gets_another_id_or_is_refused(
     """The id belongs to someone else's private object the caller cannot see."""
     assert run("app", "object", "set", _file(tmp_path, ENTRY), "--app", managed, context="cloud-bot").code == 0
     jdoe = demo["cloud_users"]["jdoe"]
-    assert (
-        run(
-            "app",
-            "object",
-            "change-owner",
-            "--appId",
-            managed,
-            "--objectId",
-            "sync-sheet-1",
-            "--ownerId",
-            jdoe,
-            context="cloud-bot",
-        ).code
-        == 0
-    )
+    assert _give(run, managed, "sync-sheet-1", jdoe).code == 0
     faults.configure(demo["path"], hidden_answer=hidden_answer)
     before = {o["object_id"] for o in World(demo["path"]).cloud_objects(managed)}
     mine = json.loads(json.dumps(ENTRY))
@@ -170,19 +148,7 @@ def test_set_of_a_visible_object_of_another_owner_is_refused(
     faults.configure(demo["path"], hidden_answer="not_found")
     r = run("app", "object", "set", _file(tmp_path, jdoe_entry), "--app", managed, context="cloud-bot")
     assert r.code == 0  # the bot (admin.apps) may
-    r = run(
-        "app",
-        "object",
-        "change-owner",
-        "--appId",
-        managed,
-        "--objectId",
-        base,
-        "--ownerId",
-        demo["cloud_users"]["jdoe"],
-        context="cloud-bot",
-    )
-    assert r.code == 0
+    assert _give(run, managed, base, demo["cloud_users"]["jdoe"]).code == 0
     r = run("app", "object", "set", _file(tmp_path, jdoe_entry), "--app", managed, context="cloud")
     assert r.code == 1 and "5 GENERIC ACCESS DENIED" in r.err
 
