@@ -18,9 +18,11 @@ from dataclasses import field
 from pathlib import Path
 
 from qlikcli_py import versions
+from qlikcli_py.errors import QlikCommandFailed
 from qlikcli_py.errors import QlikError
 from qlikcli_py.failures import help_command
 from qlikcli_py.qlik import Qlik
+from qlikcli_py.vocabulary import FailureKind
 
 # Every command the migration runs and the flags it passes (besides --json and --context, which
 # every API command takes). Keep in step with source.py and target.py: tests/test_run_sequence.py
@@ -80,14 +82,17 @@ class FlagReport:
     missing_commands: dict[str, str] = field(default_factory=dict)  # command -> version that added it
     missing_flags: dict[str, str] = field(default_factory=dict)  # "command --flag" -> version
     spellings: dict[str, str] = field(default_factory=dict)  # flag as the tool writes it -> as listed
+    # command -> why its `--help` could not be read (timed out, crashed): no verdict, never cached
+    unread: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing_commands or self.missing_flags)
+        return not (self.missing_commands or self.missing_flags or self.unread)
 
     def lines(self) -> list[str]:
         out = [f"no `{c}` (needs qlik-cli {v} or later)" for c, v in self.missing_commands.items()]
         out += [f"`{f}` not accepted (needs qlik-cli {v} or later)" for f, v in self.missing_flags.items()]
+        out += [f"`qlik {c} --help` could not be read ({why}): run again" for c, why in self.unread.items()]
         return out
 
     def doc(self) -> dict[str, object]:
@@ -106,8 +111,12 @@ def help_path(help_text: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-def judge(command: str, help_text: str | None, flags: tuple[str, ...], report: FlagReport) -> None:
-    """Record in `report` what `help_text` (None: the binary refused `COMMAND --help`) says."""
+def judge(command: str, help_text: str | QlikError | None, flags: tuple[str, ...], report: FlagReport) -> None:
+    """Record in `report` what `help_text` (None: the binary refused `COMMAND --help`; an error: the
+    call failed another way, which says nothing about the command) says."""
+    if isinstance(help_text, QlikError):
+        report.unread[command] = help_text.detail if isinstance(help_text, QlikCommandFailed) else str(help_text)
+        return
     if help_text is None or help_command(help_text.encode()) is not None or help_path(help_text) != command:
         report.missing_commands[command] = versions.command_added_in(command)
         return
@@ -139,18 +148,22 @@ async def check_flags(qlik: Qlik, cache_dir: Path | None = None) -> FlagReport:
         texts = await asyncio.gather(*(_help(qlik, command) for command in USED))
         for (command, flags), text in zip(USED.items(), texts, strict=True):
             judge(command, text, flags, report)
-        if cache is not None:
+        if cache is not None and not report.unread:  # a verdict drawn from a failed call is not kept
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps(report.doc(), indent=2) + "\n", encoding="utf-8")
     qlik.spellings.update(report.spellings)
     return report
 
 
-async def _help(qlik: Qlik, command: str) -> str | None:
+async def _help(qlik: Qlik, command: str) -> str | QlikError | None:
+    """The help text; None when the binary refuses the command as unknown (a usage error); the
+    error when the call failed some other way (a timeout, a crash)."""
     try:
         return await qlik.help(*command.split())
-    except QlikError:
-        return None
+    except QlikCommandFailed as e:
+        return None if e.kind == FailureKind.USAGE else e
+    except QlikError as e:
+        return e
 
 
 def _cache_path(cache_dir: Path, binary: str, version: str) -> Path:

@@ -8,6 +8,8 @@ import json
 from fakeqlik import ROOT
 
 from qlikcli_py.cli.main import main
+from qlikcli_py.errors import QlikCommandFailed
+from qlikcli_py.errors import QlikTimeout
 from qlikcli_py.flagcheck import FlagReport
 from qlikcli_py.flagcheck import check_flags
 from qlikcli_py.flagcheck import help_path
@@ -15,6 +17,7 @@ from qlikcli_py.flagcheck import judge
 from qlikcli_py.flagcheck import listed_flags
 from qlikcli_py.qlik import Qlik
 from qlikcli_py.qlik import QlikResult
+from qlikcli_py.vocabulary import FailureKind
 
 REAL = ROOT / "fixtures" / "qlik" / "real-1.4.0"
 
@@ -161,3 +164,37 @@ def test_a_verdict_cached_for_other_commands_is_not_trusted(tmp_path, monkeypatc
     again = HelpStub(tmp_path, texts)
     report = asyncio.run(check_flags(again, tmp_path / "state"))
     assert again.helps and not report.ok and "app object set" in report.missing_commands
+
+
+class FailingHelp(HelpStub):
+    """Like HelpStub, but `X --help` of the commands in `fail` raises the error given."""
+
+    def __init__(self, tmp, fail):
+        super().__init__(tmp)
+        self.fail = fail
+
+    async def help(self, *command: str) -> str:
+        error = self.fail.get(" ".join(command))
+        if error is not None:
+            self.helps.append(command)
+            raise error
+        return await super().help(*command)
+
+
+def test_a_help_call_that_fails_is_no_verdict_and_is_not_cached(tmp_path):
+    """A timed-out or crashed `--help` says nothing about the command: judged missing and cached, it
+    refused every later run (seen under load with --call-timeout 1.5). Only an unknown-command usage
+    error means the binary lacks it."""
+    argv = ("app", "object", "change-owner", "--help")
+    refused = QlikCommandFailed(("app", "build", "--help"), 1, b"", b'Error: unknown command "build"',
+                                kind=FailureKind.USAGE, status=None, detail='unknown command "build" for "qlik app"')
+    qlik = FailingHelp(tmp_path, {"app object change-owner": QlikTimeout(argv, 1.5), "app build": refused})
+    report = asyncio.run(check_flags(qlik, tmp_path / "state"))
+    assert not report.ok
+    assert list(report.unread) == ["app object change-owner"] and "1.5" in report.unread["app object change-owner"]
+    assert list(report.missing_commands) == ["app build"]
+    assert "`qlik app object change-owner --help` could not be read (" in "; ".join(report.lines())
+    assert not list((tmp_path / "state").glob("qlik-flags-*.json"))  # nothing kept
+    again = HelpStub(tmp_path)
+    assert asyncio.run(check_flags(again, tmp_path / "state")).ok  # the next run asks again
+    assert again.helps

@@ -189,8 +189,9 @@ async def flag_check(qlik: Qlik, state_dir: Path | None) -> Result:
         renamed = ", ".join(f"{a} as {b}" for a, b in report.spellings.items())
         detail = f"every command and flag the migration uses is accepted{'; using ' + renamed if renamed else ''}"
         return Result("qlik-cli flags", PASS, detail)
-    return Result("qlik-cli flags", FAIL, f"qlik-cli {report.version}: " + "; ".join(report.lines()),
-                  "install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/")
+    fix = ("install qlik-cli 2.24.0 or later from https://qlik.dev/toolkits/qlik-cli/"
+           if report.missing_commands or report.missing_flags else "run again (nothing was judged or cached)")
+    return Result("qlik-cli flags", FAIL, f"qlik-cli {report.version}: " + "; ".join(report.lines()), fix)
 
 
 def export_dir_check(out: list[Result], path: Path, room: int = MIN_FREE_BYTES, what: str = "") -> None:
